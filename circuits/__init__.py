@@ -1,0 +1,16 @@
+"""Predictive-coding circuits of cortical columns, simulated with Brian2.
+
+Public surface::
+
+    Circuit            build columns, connect them, run, read estimates/errors/free energy
+    Column             paired estimate (μ) and error (ε) populations of one level
+    Projection         top-down generative + bottom-up inference synapses between two columns
+    Recording          trajectories returned by Circuit.run
+    SimulationDiverged raised when a run blows up
+"""
+from .circuit import Circuit, SimulationDiverged
+from .column import Column
+from .projection import Projection
+from .recording import Recording
+
+__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged"]

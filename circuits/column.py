@@ -1,0 +1,112 @@
+"""A cortical column: paired estimate (μ) and error (ε) neurons for one level of the hierarchy."""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup
+
+from populations import error_equations, estimate_equations, sensory_equations
+
+from .projection import Coupling
+
+__all__ = ["Column"]
+
+
+class Column:
+    """Paired estimate and error populations of one level, with their covariance Σ.
+
+    Created by :meth:`circuits.Circuit.sensory` (level 0, μ clamped to the stimulus) or
+    :meth:`circuits.Circuit.column` (a latent level). The Brian2 groups exist once the circuit
+    is built (at the first run, or when :attr:`estimate` / :attr:`error` is first read).
+
+    Attributes
+    ----------
+    name : str
+    size : int
+        Number of estimate neurons (= number of error neurons).
+    covariance : ndarray, shape (size, size)
+        Σ, symmetric positive definite. Its diagonal is the error neurons' self-inhibition,
+        its off-diagonal part their lateral connections.
+    precision : ndarray, shape (size, size)
+        Π = Σ⁻¹.
+    prior_mean : ndarray, shape (size,)
+        m, the prior mean of a top column (0 unless given); also where the estimates start.
+    sensory : bool
+        True for a sensory column, whose estimates are clamped to the stimulus.
+    upward, downward : list of Projection
+        Projections to the columns this column predicts, and from the columns predicting it.
+    """
+
+    def __init__(self, circuit, name: str, size: int, covariance: np.ndarray,
+                 prior_mean: np.ndarray, sensory: bool):
+        self._circuit = circuit
+        self.name = name
+        self.size = size
+        self.covariance = covariance
+        self.precision = np.linalg.inv(covariance)
+        self.prior_mean = prior_mean
+        self.sensory = sensory
+        self.downward = []   # projections whose lower column is this one
+        self.upward = []     # projections whose upper column is this one
+        self._estimate: NeuronGroup | None = None
+        self._error: NeuronGroup | None = None
+
+    # -- Brian2 populations -------------------------------------------------------------------
+    @property
+    def estimate(self) -> NeuronGroup:
+        """The estimate neurons μ (a Brian2 NeuronGroup; builds the circuit if needed)."""
+        self._circuit.build()
+        return self._estimate
+
+    @property
+    def error(self) -> NeuronGroup:
+        """The error neurons ε (a Brian2 NeuronGroup; builds the circuit if needed)."""
+        self._circuit.build()
+        return self._error
+
+    @property
+    def lateral_covariance(self) -> np.ndarray:
+        """Σ − diag Σ, the weights of the lateral connections among error neurons."""
+        return self.covariance - np.diag(np.diag(self.covariance))
+
+    @property
+    def offset(self) -> np.ndarray:
+        """The constant part of the prediction: m plus the biases of incoming projections."""
+        return self.prior_mean + sum((p.bias for p in self.downward), np.zeros(self.size))
+
+    def _build_groups(self, codeobj_class, method: str):
+        """Create the two NeuronGroups (called once by the circuit)."""
+        if self.sensory:
+            estimate_model = sensory_equations()
+        else:
+            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward})
+        self._estimate = NeuronGroup(self.size, estimate_model, method=method,
+                                     name=f"{self.name}_estimate", codeobj_class=codeobj_class)
+        lateral = bool(np.any(self.lateral_covariance))
+        self._error = NeuronGroup(self.size, error_equations([p.upper.name for p in self.downward], lateral),
+                                  method=method, name=f"{self.name}_error", codeobj_class=codeobj_class)
+        self._error.prediction_offset = self.offset
+        self._error.variance = np.diag(self.covariance)
+
+    def _set_initial_state(self, tau_estimate, tau_error):
+        """Estimates at the prior mean (sensory: 0 until the stimulus arrives), errors zero."""
+        self._estimate.mu = 0.0 if self.sensory else self.prior_mean
+        self._error.eps = 0.0
+        if not self.sensory:
+            self._estimate.tau_estimate = tau_estimate
+        self._error.tau_error = tau_error
+
+    def _couplings(self) -> list[Coupling]:
+        """One-to-one links between the paired neurons, and the lateral covariance connection."""
+        couplings = [Coupling(f"{self.name}_estimate_to_error", self._estimate, "mu",
+                              self._error, "estimate", None)]
+        if not self.sensory:
+            couplings.append(Coupling(f"{self.name}_error_to_estimate", self._error, "eps",
+                                      self._estimate, "error", None))
+        if np.any(self.lateral_covariance):
+            couplings.append(Coupling(f"{self.name}_lateral", self._error, "eps", self._error,
+                                      "lateral", self.lateral_covariance))
+        return couplings
+
+    def __repr__(self):
+        kind = "sensory" if self.sensory else "latent"
+        return f"Column({self.name!r}, size={self.size}, {kind})"

@@ -1,0 +1,44 @@
+"""What a run returns: trajectories of estimates, errors and free energy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import Quantity
+
+__all__ = ["Recording"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Trajectories recorded by :meth:`circuits.Circuit.run`, one row per time step.
+
+    Row n holds the state at the start of step n, i.e. at time ``t[n]`` (the sensory
+    estimates are the stimulus x(t[n])). The state after the last step is what
+    :meth:`Circuit.estimate` and :meth:`Circuit.error` return.
+
+    Attributes
+    ----------
+    t : brian2 Quantity, shape (T,)
+        Network time of each row (continues across runs; :meth:`Circuit.reset` sets it to 0).
+    estimate : dict of str to ndarray (T, size)
+        μ of each column.
+    error : dict of str to ndarray (T, size)
+        ε of each column.
+    free_energy_by_level : dict of str to ndarray (T,)
+        F_ℓ of each column (see :mod:`circuits.energy`).
+    """
+
+    t: Quantity
+    estimate: dict
+    error: dict
+    free_energy_by_level: dict
+
+    @property
+    def free_energy(self) -> np.ndarray:
+        """Total free energy F = Σ_ℓ F_ℓ, shape (T,)."""
+        return np.sum(list(self.free_energy_by_level.values()), axis=0)
+
+    def __repr__(self):
+        return (f"Recording({len(self.t)} steps from {self.t[0] if len(self.t) else 0} , "
+                f"columns {list(self.estimate)})")

@@ -1,0 +1,94 @@
+"""Checks of user input at the API boundary; each message names the argument and the fix."""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Quantity, second
+from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
+
+__all__ = ["as_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name", "check_finite"]
+
+
+def as_time(value, parameter: str) -> Quantity:
+    """A positive time Quantity (e.g. ``10*ms``)."""
+    if not isinstance(value, Quantity):
+        raise TypeError(f"{parameter} must be a Brian2 time such as 10*ms, got {value!r}")
+    try:
+        fail_for_dimension_mismatch(value, second)
+    except DimensionMismatchError:
+        raise TypeError(f"{parameter} must have units of time (e.g. 10*ms), got {value!r}") from None
+    if value.size != 1 or not np.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"{parameter} must be a single positive, finite time, got {value!r}")
+    return value
+
+
+def check_name(name, taken) -> str:
+    """A column name usable inside Brian2 variable names."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or "__" in name:
+        raise ValueError(f"name must be a Python identifier without leading underscore or '__' "
+                         f"(it becomes part of Brian2 variable names), got {name!r}")
+    if name in taken:
+        raise ValueError(f"name {name!r} is already used by another column; choose a unique name")
+    return name
+
+
+def check_finite(array: np.ndarray, parameter: str) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"{parameter} contains NaN or infinite values (first at index "
+                         f"{tuple(int(i) for i in bad)}); pass finite numbers only")
+    return array
+
+
+def as_array(value, parameter: str) -> np.ndarray:
+    """A finite float array from numbers, sequences or dimensionless quantities."""
+    if isinstance(value, Quantity) and not value.is_dimensionless:
+        raise TypeError(f"{parameter} must be dimensionless (rates here carry no units), got {value!r}")
+    try:
+        array = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{parameter} must be numeric (a number, list or NumPy array), "
+                        f"got {type(value).__name__}") from None
+    return check_finite(array, parameter)
+
+
+def as_vector(value, size: int, parameter: str) -> np.ndarray:
+    """A length-``size`` vector from a scalar (broadcast) or a sequence of that length."""
+    array = as_array(value, parameter)
+    if array.ndim == 0:
+        return np.full(size, float(array))
+    if array.shape != (size,):
+        raise ValueError(f"{parameter} must be a scalar or have shape ({size},), got shape {array.shape}")
+    return array
+
+
+def as_matrix(value, shape: tuple[int, int], parameter: str) -> np.ndarray:
+    """A matrix of exactly ``shape``."""
+    array = as_array(value, parameter)
+    if array.shape != shape:
+        raise ValueError(f"{parameter} must have shape {shape} (lower size × upper size), "
+                         f"got shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def as_covariance(value, size: int, parameter: str = "covariance") -> np.ndarray:
+    """A symmetric positive-definite (size, size) matrix from a scalar, a vector (the diagonal)
+    or a full matrix."""
+    array = as_array(value, parameter)
+    if array.ndim <= 1:
+        diagonal = as_vector(array, size, parameter)
+        if np.any(diagonal <= 0):
+            raise ValueError(f"{parameter} must be positive (variances), got {diagonal}")
+        return np.diag(diagonal)
+    if array.shape != (size, size):
+        raise ValueError(f"{parameter} must be a scalar, a vector of {size} variances or a "
+                         f"({size}, {size}) matrix, got shape {array.shape}")
+    if not np.allclose(array, array.T, rtol=1e-12, atol=1e-12 * np.abs(array).max()):
+        raise ValueError(f"{parameter} must be symmetric; got a matrix whose largest asymmetry "
+                         f"|Σ - Σᵀ| is {np.abs(array - array.T).max():.3g}; pass (S + S.T)/2")
+    try:
+        np.linalg.cholesky(array)
+    except np.linalg.LinAlgError:
+        smallest = np.linalg.eigvalsh(array).min()
+        raise ValueError(f"{parameter} must be positive definite; its smallest eigenvalue is "
+                         f"{smallest:.3g}; add a multiple of the identity or use a valid covariance") from None
+    return np.array(array)

@@ -1,0 +1,14 @@
+"""Neuron models of predictive-coding columns, as Brian2 equations with units.
+
+- :mod:`populations.estimate` — estimate neurons μ (posterior means) and clamped sensory ones;
+- :mod:`populations.error` — error neurons ε = Σ⁻¹(μ − prediction);
+- :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
+
+This package knows nothing of circuits: :mod:`circuits` instantiates these models.
+"""
+from .activations import ACTIVATIONS, Activation, get_activation
+from .error import error_equations, prediction_variable
+from .estimate import estimate_equations, input_variable, sensory_equations
+
+__all__ = ["ACTIVATIONS", "Activation", "get_activation", "error_equations", "prediction_variable",
+           "estimate_equations", "input_variable", "sensory_equations"]

@@ -1,0 +1,66 @@
+"""Estimate neurons: μ, the posterior mean of one level of the hierarchy.
+
+A latent estimate neuron follows the free-energy gradient (Bogacz 2017, eq. 12 and its
+multivariate form)::
+
+    τ_μ dμ_ℓ/dt = −ε_ℓ + Σ_k f_k'(μ_ℓ) ⊙ (W_kᵀ ε_k)
+
+where ε_ℓ is the column's own error and the sum runs over the lower columns k that this
+column predicts through weights W_k with activation f_k. The sensory estimate μ_0 is
+clamped to the stimulus x(t).
+
+Variables of the NeuronGroup (all dimensionless rates unless stated):
+
+``mu``
+    μ, the estimate (state variable, integrated by Brian2).
+``error``
+    ε_ℓ of the column's own error neuron, delivered by a one-to-one synapse.
+``input_<k>``
+    W_kᵀ ε_k, the bottom-up inference input from lower column ``k``.
+``bottom_up``
+    Σ_k f_k'(μ) ⊙ input_k, the gain-modulated bottom-up drive (subexpression).
+``tau_estimate``
+    τ_μ, the time constant (shared parameter, seconds).
+"""
+from __future__ import annotations
+
+from .activations import Activation
+
+__all__ = ["estimate_equations", "sensory_equations", "input_variable"]
+
+
+def input_variable(lower_name: str) -> str:
+    """Name of the variable that holds W_kᵀ ε_k from the lower column ``lower_name``."""
+    return f"input_{lower_name}"
+
+
+def estimate_equations(lower: dict[str, Activation]) -> str:
+    """Brian2 equations of a latent estimate neuron.
+
+    Parameters
+    ----------
+    lower : dict
+        Maps the name of each lower column this column predicts to the activation f of
+        that projection (its f' multiplies the bottom-up input).
+    """
+    terms = [f"{activation.gain('mu')} * {input_variable(name)}" for name, activation in lower.items()]
+    inputs = "".join(f"{input_variable(name)} : 1  # W^T eps from column {name}\n" for name in lower)
+    return (
+        "dmu/dt = (-error + bottom_up) / tau_estimate : 1\n"
+        f"bottom_up = {' + '.join(terms) if terms else '0'} : 1\n"
+        "error : 1  # eps of this column (one-to-one)\n"
+        f"{inputs}"
+        "tau_estimate : second (shared, constant)\n"
+    )
+
+
+def sensory_equations() -> str:
+    """Brian2 equations of a sensory estimate neuron: μ_0 is clamped to x(t).
+
+    ``mu`` is written every step (before the couplings) by the column's clamp, which evaluates
+    the stimulus TimedArray at ``t - run_start``.
+    """
+    return (
+        "mu : 1  # clamped to the stimulus x(t)\n"
+        "run_start : second (shared)\n"
+    )

@@ -365,7 +365,7 @@ class Circuit:
     def _recording(self) -> Recording:
         estimate = {name: np.array(m[0].mu.T) for name, m in self._monitors.items()}
         error = {name: np.array(m[1].eps.T) for name, m in self._monitors.items()}
-        t = self._monitors[next(iter(self._monitors))][0].t[:]
+        t = self._monitors[next(iter(self._monitors))][0].t[:].copy()  # the monitor is reused
         energy = free_energy_by_level(self.columns.values(), estimate)
         return Recording(t=t, estimate=estimate, error=error, free_energy_by_level=energy)
 

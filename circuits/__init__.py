@@ -7,10 +7,12 @@ Public surface::
     Projection         top-down generative + bottom-up inference synapses between two columns
     Recording          trajectories returned by Circuit.run
     SimulationDiverged raised when a run blows up
+    exact_posterior    closed-form posterior of a linear Gaussian circuit
 """
 from .circuit import Circuit, SimulationDiverged
+from .gaussian import exact_posterior
 from .column import Column
 from .projection import Projection
 from .recording import Recording
 
-__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged"]
+__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged", "exact_posterior"]

@@ -32,7 +32,7 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray]) -> dict[str,
             (p.activation.rate_numpy(np.asarray(estimates[p.upper.name], dtype=float)) @ p.weights.T
              for p in column.downward), np.zeros(column.size))
         residual = mu - prediction
-        quadratic = np.einsum("...i,ij,...j->...", residual, column.precision, residual)
+        quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
         log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1]
         energies[column.name] = 0.5 * (quadratic + log_det)
     return energies

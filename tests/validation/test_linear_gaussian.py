@@ -95,3 +95,14 @@ def test_shared_upper_column_matches_posterior(rng):
     circuit.run(settling_duration(model), stimulus=observations, record=False)
     expected = posterior_mean(model, observations)["z"]
     assert np.linalg.norm(circuit.estimate("z") - expected) / np.linalg.norm(expected) <= RELATIVE_TOLERANCE
+
+
+def test_package_closed_form_agrees_with_joint_gaussian_conditioning(rng):
+    """circuits.exact_posterior (precision form) against covariance-form conditioning."""
+    from circuits import exact_posterior
+    model = random_linear_hierarchy(rng, (6, 4, 3, 2))
+    x = rng.normal(size=6)
+    means, covariance = exact_posterior(build_circuit(model), {"x": x})
+    for name, expected in posterior_mean(model, {"x": x}).items():
+        np.testing.assert_allclose(means[name], expected, rtol=1e-10, atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(covariance) > 0)

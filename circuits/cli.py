@@ -1,0 +1,68 @@
+"""``pcsim``: run the canned simulations from the command line.
+
+    pcsim list
+    pcsim run NAME [--out DIR] [--duration MS] [--seed N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from brian2 import ms
+
+from .simulations import SIMULATIONS, get_simulation
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pcsim", description="Run canned predictive-coding circuit simulations (Brian2).",
+        epilog="Example: pcsim run bogacz-perception --out results/bogacz")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("list", help="list the canned simulations", description="List the canned simulations.")
+    run = commands.add_parser(
+        "run", help="run one simulation and write summary.json and PNG figures",
+        description="Run a canned simulation; write summary.json (parameters and final numbers) "
+                    "and PNG figures into --out, and print a short table.")
+    run.add_argument("name", metavar="NAME", help=f"simulation name: {', '.join(SIMULATIONS)}")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="output directory (default: pcsim-out/NAME)")
+    run.add_argument("--duration", type=float, default=None, metavar="MS",
+                     help="simulated time in ms (default: the simulation's own)")
+    run.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="random seed for weights and data (default 0)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        width = max(map(len, SIMULATIONS))
+        for name, module in SIMULATIONS.items():
+            print(f"{name.ljust(width)}  {module.DESCRIPTION} (default {module.DEFAULT_DURATION})")
+        return 0
+    try:
+        module = get_simulation(args.name)
+    except ValueError as error:
+        print(f"pcsim: {error}", file=sys.stderr)
+        return 2
+    if args.duration is not None and not args.duration > 0:
+        print("pcsim: --duration must be a positive number of milliseconds", file=sys.stderr)
+        return 2
+    duration = module.DEFAULT_DURATION if args.duration is None else args.duration * ms
+    out = args.out or f"pcsim-out/{module.NAME}"
+    start = time.perf_counter()
+    try:
+        outcome = module.simulate(duration=duration, seed=args.seed)
+    except (ValueError, RuntimeError) as error:
+        print(f"pcsim: {error}", file=sys.stderr)
+        return 1
+    paths = outcome.write(out)
+    print(f"{module.NAME}: {duration} simulated in {time.perf_counter() - start:.1f} s (seed {args.seed})")
+    print(outcome.format_table())
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

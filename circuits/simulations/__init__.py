@@ -1,0 +1,23 @@
+"""Canned simulations run by ``pcsim``: one module per simulation.
+
+Each module defines ``NAME``, ``DESCRIPTION``, ``DEFAULT_DURATION`` (a Brian2 time) and
+``simulate(duration, seed) -> Outcome``: build the circuit, run it, and return the summary
+(parameters and final numbers), a short table and the figures.
+"""
+from __future__ import annotations
+
+
+from . import bogacz_perception, linear_gaussian
+from .outcome import Outcome
+
+SIMULATIONS = {module.NAME: module for module in (linear_gaussian, bogacz_perception)}
+
+__all__ = ["SIMULATIONS", "Outcome", "get_simulation"]
+
+
+def get_simulation(name: str):
+    try:
+        return SIMULATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown simulation {name!r}; choose one of {sorted(SIMULATIONS)} "
+                         f"(pcsim list)") from None

@@ -1,0 +1,110 @@
+"""Bogacz (2017) exercises 1–3: perceiving a food item's size v from light intensity u = g(v).
+
+Prior v ~ N(v_p = 3, Σ_p = 1); observation u = 2 with u | v ~ N(g(v) = v², Σ_u = 1). The
+most likely size φ* solves 2φ³ − 3φ − 3 = 0, φ* = 1.567468. The circuit (one latent column φ
+predicting one sensory column u through the user-given activation g(v) = v²) is Bogacz's
+Fig. 3 network; gradient ascent on log p(φ, u) (Fig. 2b) is its limit of instant errors.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import ms
+from matplotlib.figure import Figure
+
+from ..circuit import Circuit
+from .outcome import Outcome
+
+NAME = "bogacz-perception"
+DESCRIPTION = ("Bogacz 2017 exercises 1-3: one latent column with prior N(3, 1) explains "
+               "u = 2 through g(v) = v^2; converges to phi* = 1.567468")
+DEFAULT_DURATION = 600 * ms
+OBSERVATION, PRIOR_MEAN, PRIOR_VARIANCE, SENSORY_VARIANCE = 2.0, 3.0, 1.0, 1.0
+PHI_STAR = float(np.roots([2, 0, -3, -3])[np.abs(np.roots([2, 0, -3, -3]).imag) < 1e-12].real[0])
+TAU = 10 * ms
+
+
+def build() -> Circuit:
+    """Bogacz's Fig. 3 network, with equal time constants for estimate and error neurons."""
+    circuit = Circuit(dt=0.1 * ms, tau_estimate=TAU, tau_error=TAU)
+    u = circuit.sensory("u", size=1, covariance=SENSORY_VARIANCE)
+    phi = circuit.column("phi", size=1, prior_mean=PRIOR_MEAN, covariance=PRIOR_VARIANCE)
+    circuit.connect(phi, u, weights=[[1.0]], activation=("x**2", "2*x"))
+    return circuit
+
+
+def gradient_ascent(steps: int, dt: float, tau: float) -> np.ndarray:
+    """Bogacz exercise 2: Euler steps of τ dφ/dt = (v_p − φ)/Σ_p + (u − φ²)/Σ_u · 2φ from φ = v_p."""
+    phi = np.empty(steps)
+    phi[0] = PRIOR_MEAN
+    for n in range(1, steps):
+        p = phi[n - 1]
+        slope = (PRIOR_MEAN - p) / PRIOR_VARIANCE + (OBSERVATION - p ** 2) / SENSORY_VARIANCE * 2 * p
+        phi[n] = p + dt / tau * slope
+    return phi
+
+
+def posterior_density(v: np.ndarray) -> np.ndarray:
+    """Bogacz exercise 1: p(v | u) ∝ p(v) p(u | v), normalised numerically on the grid ``v``."""
+    unnormalised = (np.exp(-(v - PRIOR_MEAN) ** 2 / (2 * PRIOR_VARIANCE))
+                    * np.exp(-(OBSERVATION - v ** 2) ** 2 / (2 * SENSORY_VARIANCE)))
+    return unnormalised / np.trapezoid(unnormalised, v)
+
+
+def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
+    """``seed`` is recorded but unused: this simulation is deterministic."""
+    circuit = build()
+    rec = circuit.run(duration, stimulus=[OBSERVATION])
+    phi, error_prior, error_sensory = circuit.estimate("phi")[0], circuit.error("phi")[0], circuit.error("u")[0]
+    ascent = gradient_ascent(len(rec.t), float(circuit.dt), float(TAU))
+    summary = {
+        "simulation": NAME, "seed": seed, "duration_ms": float(duration / ms),
+        "dt_ms": float(circuit.dt / ms), "tau_ms": float(TAU / ms),
+        "observation_u": OBSERVATION, "prior_mean_v_p": PRIOR_MEAN,
+        "prior_variance_sigma_p": PRIOR_VARIANCE, "sensory_variance_sigma_u": SENSORY_VARIANCE,
+        "phi": phi, "phi_star": PHI_STAR, "phi_gradient_ascent": float(ascent[-1]),
+        "error_prior": error_prior, "error_prior_expected": PHI_STAR - PRIOR_MEAN,
+        "error_sensory": error_sensory, "error_sensory_expected": OBSERVATION - PHI_STAR ** 2,
+    }
+    table = [("phi (circuit)", phi, PHI_STAR),
+             ("phi (gradient ascent)", float(ascent[-1]), PHI_STAR),
+             ("eps_p", error_prior, PHI_STAR - PRIOR_MEAN),
+             ("eps_u", error_sensory, OBSERVATION - PHI_STAR ** 2)]
+    shown = np.asarray(rec.t < 10 * TAU)   # Bogacz plots the first few time constants
+    t = np.asarray(rec.t / ms)[shown]
+    figures = {"bogacz_fig2a_posterior": _posterior_figure(),
+               "bogacz_fig2b_gradient_ascent": _ascent_figure(t, ascent[shown], rec.estimate["phi"][shown, 0]),
+               "bogacz_fig3_network": _network_figure(t, rec, shown)}
+    return Outcome(summary, table, figures)
+
+
+def _posterior_figure() -> Figure:
+    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
+    ax = figure.subplots()
+    v = np.linspace(0.01, 5, 1000)
+    ax.plot(v, posterior_density(v), color="k")
+    ax.axvline(PHI_STAR, color="tab:red", ls="--", lw=1, label=f"φ* = {PHI_STAR:.6f}")
+    ax.set(xlabel="v (food size)", ylabel="p(v | u = 2)", title="Fig. 2a: posterior")
+    ax.legend(frameon=False)
+    return figure
+
+
+def _ascent_figure(t, ascent, circuit_phi) -> Figure:
+    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
+    ax = figure.subplots()
+    ax.plot(t, ascent, color="k", label="gradient ascent (exercise 2)")
+    ax.plot(t, circuit_phi, color="tab:blue", ls="--", label="neural circuit (exercise 3)")
+    ax.axhline(PHI_STAR, color="tab:red", lw=0.8, ls=":", label="φ*")
+    ax.set(xlabel="time (ms)", ylabel="φ", title="Fig. 2b: estimate over time")
+    ax.legend(frameon=False)
+    return figure
+
+
+def _network_figure(t, rec, shown) -> Figure:
+    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
+    ax = figure.subplots()
+    ax.plot(t, rec.estimate["phi"][shown, 0], label="φ (estimate)")
+    ax.plot(t, rec.error["phi"][shown, 0], label="ε_p (prior error)")
+    ax.plot(t, rec.error["u"][shown, 0], label="ε_u (sensory error)")
+    ax.set(xlabel="time (ms)", title="Fig. 3: the circuit's activity")
+    ax.legend(frameon=False, loc="center right")
+    return figure

@@ -1,0 +1,56 @@
+"""The pcsim command: list, run (summary.json, PNG figures, table), help, bad names."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from circuits.cli import main
+from circuits.simulations import SIMULATIONS
+
+PCSIM = Path(sys.executable).parent / "pcsim"   # the console script installed from setup.cfg
+
+
+def test_list_names_every_simulation(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "linear-gaussian" in out and "bogacz-perception" in out
+
+
+def test_run_bogacz_perception_writes_summary_and_figures(tmp_path, capsys):
+    assert main(["run", "bogacz-perception", "--out", str(tmp_path), "--seed", "4"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seed"] == 4 and summary["duration_ms"] == 600
+    assert abs(summary["phi"] - 1.567468) < 1e-5
+    assert abs(summary["error_sensory"] - summary["error_sensory_expected"]) < 1e-4
+    for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network"):
+        assert (tmp_path / f"{stem}.png").stat().st_size > 10_000
+    assert "phi (circuit)" in capsys.readouterr().out
+
+
+def test_run_linear_gaussian_reaches_the_exact_posterior(tmp_path):
+    assert main(["run", "linear-gaussian", "--out", str(tmp_path), "--duration", "400", "--seed", "1"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert max(summary["relative_error"].values()) < 1e-6
+    assert abs(summary["free_energy_final"] - summary["free_energy_at_exact_posterior"]) < 1e-9
+    assert (tmp_path / "linear_gaussian.png").exists()
+
+
+def test_bad_arguments(capsys, tmp_path):
+    assert main(["run", "no-such-sim", "--out", str(tmp_path)]) == 2
+    assert "choose one of" in capsys.readouterr().err
+    assert main(["run", "bogacz-perception", "--duration", "-3", "--out", str(tmp_path)]) == 2
+    assert main(["run", "bogacz-perception", "--duration", "0.05", "--out", str(tmp_path)]) == 1
+    assert "duration" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run"])
+
+
+def test_console_script_help():
+    for args in (["--help"], ["run", "--help"]):
+        result = subprocess.run([str(PCSIM), *args], capture_output=True, text=True, check=True)
+        assert "--duration" in result.stdout or "list" in result.stdout
+    result = subprocess.run([str(PCSIM), "run", "--help"], capture_output=True, text=True, check=True)
+    for option in ("--out", "--duration", "--seed", *SIMULATIONS):
+        assert option in result.stdout

@@ -1,0 +1,37 @@
+"""Slow reproductions: the figures script and every notebook run without error."""
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+def test_figures_script_writes_png_and_pdf(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "figures" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.main(tmp_path)
+    names = {p.name for p in written}
+    for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+    assert all(p.stat().st_size > 5_000 for p in written)
+
+
+def test_there_are_notebooks():
+    assert any(p.name == "01_build_a_column.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_executes(path):
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for cell in notebook.cells if cell.cell_type == "code"
+              for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors

@@ -5,16 +5,18 @@ import gc
 from typing import Union
 
 import numpy as np
-from brian2 import Network, NetworkOperation, StateMonitor, TimedArray, ms
+from brian2 import Network, NetworkOperation, StateMonitor, ms
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
 from populations import get_activation
 
 from .column import Column
 from .energy import free_energy_by_level
-from .projection import BACKENDS, Projection, build_dense_couplings, build_synapses
+from .learning import apply_learning, continuous_learning
+from .projection import BACKENDS, FEEDBACK, Projection, build_dense_couplings, build_synapses
 from .recording import Recording
-from .validation import as_array, as_covariance, as_matrix, as_time, as_vector, check_finite, check_name
+from .stimulus import stimulus_namespace
+from .validation import as_covariance, as_matrix, as_time, as_vector, check_name
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -34,6 +36,14 @@ def _code_object_class(target):
         from brian2.codegen.runtime.cython_rt import CythonCodeObject
         return CythonCodeObject
     raise ValueError(f"target must be None (Brian2's preference), 'cython' or 'numpy', got {target!r}")
+
+
+def _positive_number(value, parameter, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{parameter} must be a finite number {bound}, got {value!r}")
+    return float(value)
 
 
 class Circuit:
@@ -56,7 +66,7 @@ class Circuit:
     tau_estimate : time
         τ_μ of the estimate neurons (default 10 ms).
     tau_error : time
-        τ_ε of the error neurons (default 2 ms).
+        τ_ε of the error neurons (and interneurons) (default 2 ms).
     backend : {"dense", "synapses"}
         Default backend of projections and of the columns' internal connections
         (see :mod:`circuits.projection`). "dense" is the fast one.
@@ -68,10 +78,12 @@ class Circuit:
         finite (checked every ``check_interval`` of simulated time and at the end of the run).
     check_interval : time
         How often divergence is checked (default 1 ms).
+    seed : int or None
+        Seeds the random feedback weights of ``connect(..., feedback="random")``.
     """
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense",
-                 target=None, divergence_threshold=1e10, check_interval=1 * ms):
+                 target=None, divergence_threshold=1e10, check_interval=1 * ms, seed=None):
         self.dt = as_time(dt, "dt")
         self.tau_estimate = as_time(tau_estimate, "tau_estimate")
         self.tau_error = as_time(tau_error, "tau_error")
@@ -83,35 +95,46 @@ class Circuit:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.backend = backend
+        self.target = target
         self._codeobj_class = _code_object_class(target)
-        if not (isinstance(divergence_threshold, (int, float)) and divergence_threshold > 0):
-            raise ValueError(f"divergence_threshold must be a positive number, got {divergence_threshold!r}")
-        self.divergence_threshold = float(divergence_threshold)
+        self.divergence_threshold = _positive_number(divergence_threshold, "divergence_threshold")
         self.check_interval = as_time(check_interval, "check_interval")
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
         self._network: Network | None = None
         self._monitors = {}
+        self._learning_op = None
         self._divergence = None
 
     # -- building ------------------------------------------------------------------------------
-    def sensory(self, name: str, size: int, covariance=1.0) -> Column:
+    def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
+                covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
+        ``prior_mean``: the expected stimulus when no column predicts this one (else a bias).
+        ``learn_covariance``: learn Σ_0 through interneurons (see :mod:`circuits.learning`)
+        with rate ``covariance_learning_rate`` α, keeping eigenvalues ≥ ``min_variance``.
         """
-        return self._add_column(name, size, covariance, 0.0, sensory=True)
+        return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
+                                covariance_learning_rate, min_variance)
 
-    def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0) -> Column:
+    def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
+               covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
         """Add a latent column of ``size`` estimate/error neuron pairs.
 
         ``covariance`` Σ: scalar, vector (diagonal) or matrix. ``prior_mean`` m (scalar or
         vector): the prior mean of a top column, where its estimates start; for a column with
-        upper columns it adds to the prediction like a bias.
+        upper columns it adds to the prediction like a bias. ``learn_covariance``,
+        ``covariance_learning_rate``, ``min_variance``: as for :meth:`sensory`.
         """
-        return self._add_column(name, size, covariance, prior_mean, sensory=False)
+        return self._add_column(name, size, covariance, prior_mean, False, learn_covariance,
+                                covariance_learning_rate, min_variance)
 
-    def _add_column(self, name, size, covariance, prior_mean, sensory):
+    def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
+                    covariance_learning_rate, min_variance):
         self._check_not_built("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -126,15 +149,22 @@ class Circuit:
                              f"{self.tau_error} (Euler needs dt·λmax(Σ)/τ_ε < 1 here, it is "
                              f"{float(self.dt / self.tau_error) * largest:.3g}); use dt ≤ "
                              f"{self.tau_error / (10 * largest)} or a larger tau_error")
-        column = Column(self, name, int(size), covariance,
-                        as_vector(prior_mean, int(size), "prior_mean"), sensory)
+        if learn_covariance and self.backend != "dense":
+            raise ValueError("learn_covariance needs Circuit(backend='dense'): the learned Σ lives "
+                             "in the dense interneuron synapses")
+        column = Column(self, name, int(size), covariance, as_vector(prior_mean, int(size), "prior_mean"),
+                        sensory, bool(learn_covariance),
+                        _positive_number(covariance_learning_rate, "covariance_learning_rate", allow_zero=True),
+                        _positive_number(min_variance, "min_variance"))
         self.columns[name] = column
         return column
 
     def connect(self, upper: ColumnRef, lower: ColumnRef, weights, activation="linear", bias=0.0,
-                backend=None) -> Projection:
+                backend=None, plastic=False, learning_rate=1e-3, weight_decay=0.0, learn_bias=False,
+                feedback="tied", feedback_weights=None) -> Projection:
         """Let ``upper`` predict ``lower``: top-down generative synapses W f(μ_upper) + b into
-        lower's error neurons, and bottom-up inference synapses Wᵀ ε_lower into upper's estimates.
+        lower's error neurons, and bottom-up inference synapses B ε_lower (B = Wᵀ) into upper's
+        estimates.
 
         Parameters
         ----------
@@ -147,6 +177,17 @@ class Circuit:
             b.
         backend : {None, "dense", "synapses"}
             None uses the circuit's backend.
+        plastic : bool
+            Learn W with ΔW = α (ε_lower f(μ_upper)ᵀ − λ W) (see :mod:`circuits.learning`).
+        learning_rate, weight_decay : float
+            α and λ.
+        learn_bias : bool
+            Learn b too (Δb = α ε_lower).
+        feedback : {"tied", "random", "kolen-pollack"}
+            The bottom-up weights B: Wᵀ, fixed random (feedback alignment), or learned with the
+            transposed rule (Kolen–Pollack).
+        feedback_weights : array (upper.size, lower.size), optional
+            Initial B for "random"/"kolen-pollack" (default: Gaussian with W's scale, from ``seed``).
         """
         self._check_not_built("connect columns")
         upper, lower = self._column(upper, "upper"), self._column(lower, "lower")
@@ -167,7 +208,25 @@ class Circuit:
         backend = self.backend if backend is None else backend
         if backend not in BACKENDS:
             raise ValueError(f"backend must be None or one of {BACKENDS}, got {backend!r}")
-        projection = Projection(upper, lower, weights, get_activation(activation), bias, backend)
+        if feedback not in FEEDBACK:
+            raise ValueError(f"feedback must be one of {FEEDBACK}, got {feedback!r}")
+        if (plastic or learn_bias) and backend != "dense":
+            raise ValueError("plastic=True and learn_bias=True need backend='dense': the learning "
+                             "rules update the dense weight matrices")
+        if feedback == "tied":
+            if feedback_weights is not None:
+                raise ValueError("feedback_weights is only used with feedback='random' or 'kolen-pollack'")
+        elif feedback_weights is None:
+            scale = weights.std() if weights.std() > 0 else 1 / np.sqrt(lower.size)
+            feedback_weights = self._rng.normal(scale=scale, size=(upper.size, lower.size))
+        else:
+            feedback_weights = as_matrix(feedback_weights, (upper.size, lower.size), "feedback_weights")
+        projection = Projection(upper, lower, weights, get_activation(activation), bias, backend,
+                                plastic=bool(plastic),
+                                learning_rate=_positive_number(learning_rate, "learning_rate", allow_zero=True),
+                                weight_decay=_positive_number(weight_decay, "weight_decay", allow_zero=True),
+                                learn_bias=bool(learn_bias), feedback=feedback,
+                                feedback_weights=feedback_weights)
         self.projections.append(projection)
         upper.upward.append(projection)
         lower.downward.append(projection)
@@ -199,6 +258,12 @@ class Circuit:
             raise RuntimeError(f"cannot {action}: the circuit was already built (by a run or by "
                                f"reading a column's .estimate/.error); build a new Circuit")
 
+    @property
+    def learns(self) -> bool:
+        """Whether any projection or column has plasticity."""
+        return (any(p.plastic or p.learn_bias or p.feedback == "kolen-pollack" for p in self.projections)
+                or any(c.learn_covariance for c in self.columns.values()))
+
     def build(self) -> Network:
         """Assemble the Brian2 network (done automatically by the first run). Returns it."""
         if self._network is not None:
@@ -208,7 +273,7 @@ class Circuit:
         objects = []
         for column in self.columns.values():
             column._build_groups(self._codeobj_class, method="euler")
-            objects += [column._estimate, column._error]
+            objects += column._groups()
         for column in self.columns.values():
             if column.sensory:
                 objects.append(column._estimate.run_regularly(
@@ -227,6 +292,9 @@ class Circuit:
                 objects += projection.synapses
         if dense:
             objects.append(build_dense_couplings(dense))
+        if self.learns:
+            self._learning_op = continuous_learning(self)
+            objects.append(self._learning_op)
         for column in self.columns.values():
             self._monitors[column.name] = (
                 StateMonitor(column._estimate, "mu", record=True, when="start", order=0,
@@ -235,11 +303,10 @@ class Circuit:
                              name=f"{column.name}_error_monitor", codeobj_class=self._codeobj_class))
             objects += self._monitors[column.name]
         objects.append(NetworkOperation(self._check_divergence, dt=self.check_interval,
-                                         when="end", name="divergence_check"))
+                                        when="end", name="divergence_check"))
         self._network = Network(*objects, name="circuit")
         for column in self.columns.values():
             column._set_initial_state(self.tau_estimate, self.tau_error)
-        self._network.store("initial")
         return self._network
 
     @property
@@ -248,7 +315,7 @@ class Circuit:
         return self.build()
 
     # -- running -------------------------------------------------------------------------------
-    def run(self, duration, stimulus=None, record=True, report=None) -> Recording:
+    def run(self, duration, stimulus=None, record=True, report=None, learn=None) -> Recording:
         """Simulate for ``duration``, continuing from the current state.
 
         Parameters
@@ -263,6 +330,9 @@ class Circuit:
         record : bool
             Record μ and ε of every column at every step (off: only the final state).
         report : Brian2 ``report`` argument (e.g. ``"text"``) for progress of long runs.
+        learn : bool, optional
+            Apply the learning rules in continuous time during this run (default: whenever
+            something is plastic). ``False`` freezes all weights and covariances.
 
         Returns
         -------
@@ -274,75 +344,103 @@ class Circuit:
         SimulationDiverged
             If rates became non-finite or exceeded ``divergence_threshold``.
         """
-        duration = as_time(duration, "duration")
+        steps = self._steps(duration, "duration")
+        network = self.build()
+        namespace = stimulus_namespace(self._sensory_columns(), stimulus, steps, self.dt)
+        self._simulate(steps * self.dt, namespace, record, report, continuous=self._continuous(learn))
+        return self._recording()
+
+    def _sensory_columns(self):
+        return [c for c in self.columns.values() if c.sensory]
+
+    def _steps(self, duration, parameter) -> int:
+        duration = as_time(duration, parameter)
         steps = int(round(float(duration / self.dt)))
         if steps < 1 or abs(steps * float(self.dt) - float(duration)) > 1e-6 * float(self.dt):
-            raise ValueError(f"duration = {duration} must be a positive multiple of dt = {self.dt}")
-        network = self.build()
-        namespace = self._stimulus_namespace(stimulus, steps)
-        for column in self.columns.values():
-            if column.sensory:
-                column._estimate.run_start = network.t
+            raise ValueError(f"{parameter} = {duration} must be a positive multiple of dt = {self.dt}")
+        return steps
+
+    def _continuous(self, learn) -> bool:
+        if learn not in (None, True, False):
+            raise ValueError(f"learn must be None, True or False, got {learn!r}")
+        if learn and not self.learns:
+            raise ValueError("learn=True but nothing is plastic: pass plastic=True to connect() "
+                             "or learn_covariance=True to a column")
+        return self.learns if learn is None else learn
+
+    def _simulate(self, duration, namespace, record, report, continuous, extra=()):
+        """One Brian2 run with the given stimuli, monitors and learning switched as asked."""
+        network = self._network
+        for column in self._sensory_columns():
+            column._estimate.run_start = network.t
         for monitors in self._monitors.values():
             for monitor in monitors:
                 monitor.resize(0)
                 monitor.active = bool(record)
+        if self._learning_op is not None:
+            self._learning_op.active = continuous
         self._divergence = None
-        gc.collect()
+        network.add(*extra)
         gc.freeze()  # Brian2 calls gc.collect() at every run; frozen objects are not rescanned
         try:
-            network.run(steps * self.dt, namespace=namespace, report=report)
+            network.run(duration, namespace=namespace, report=report)
         finally:
             gc.unfreeze()
+            network.remove(*extra)
         self._check_divergence()
         if self._divergence is not None:
             raise SimulationDiverged(self._divergence)
-        return self._recording()
 
-    def _stimulus_namespace(self, stimulus, steps) -> dict:
-        sensory = [c for c in self.columns.values() if c.sensory]
-        if stimulus is None:
-            given = {}
-        elif isinstance(stimulus, dict):
-            unknown = set(stimulus) - {c.name for c in sensory}
-            if unknown:
-                raise ValueError(f"stimulus: {sorted(unknown)} are not sensory columns; sensory "
-                                 f"columns are {[c.name for c in sensory]}")
-            given = stimulus
-        else:
-            if len(sensory) != 1:
-                raise ValueError(f"stimulus: the circuit has {len(sensory)} sensory columns "
-                                 f"{[c.name for c in sensory]}; pass a dict {{name: stimulus}}")
-            given = {sensory[0].name: stimulus}
-        namespace = {}
-        for column in sensory:
-            if column.name in given:
-                timed = self._timed_array(given[column.name], column, steps)
-            else:
-                timed = self._timed_array(column._estimate.mu[:], column, steps)
-            namespace[f"stimulus_{column.name}"] = timed
-        return namespace
+    def run_sequence(self, stimuli, item_duration, reset_between=True, record="trial_ends",
+                     report=None, learn=None) -> Recording:
+        """Present K stimuli one after another, each for ``item_duration``, in ONE Brian2 run.
 
-    def _timed_array(self, stimulus, column: Column, steps: int) -> TimedArray:
-        label = f"stimulus for {column.name!r}"
-        if isinstance(stimulus, TimedArray):
-            values = np.asarray(stimulus.values)
-            if not stimulus.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != column.size:
-                raise ValueError(f"{label}: a TimedArray must be dimensionless with values of "
-                                 f"shape (K, {column.size}), got {values.shape}")
-            check_finite(values, label)
-            return stimulus
-        values = as_array(stimulus, label)
-        if values.ndim <= 1:
-            values = as_vector(values, column.size, label)[None, :]
-        elif values.shape != (steps, column.size):
-            raise ValueError(f"{label}: an array stimulus must have shape (T, {column.size}) with "
-                             f"T = duration/dt = {steps}, got {values.shape}")
-        # Pad to a power-of-two length (holding the last value): the TimedArray's length is part
-        # of the generated code, so this bounds the number of distinct compilations.
-        padded = 1 << (len(values) - 1).bit_length()
-        values = np.concatenate([values, np.repeat(values[-1:], padded - len(values), axis=0)])
-        return TimedArray(values, dt=self.dt, name=f"stimulus_{column.name}")
+        Parameters
+        ----------
+        stimuli : array (K, size), or dict {sensory name: array (K, size)}
+        item_duration : time
+            How long each item is held (a multiple of dt).
+        reset_between : bool
+            Reset estimates to the prior mean and errors (and interneurons) to zero at the start
+            of every item, so each item is inferred from scratch.
+        record : {"trial_ends", "all", False}
+            "trial_ends" (default) keeps only the state at the end of every item
+            (``rec.trial_end`` etc.); "all" also records every step (``rec.estimate`` …).
+        report : Brian2 ``report`` argument for progress (e.g. ``"text"``).
+        learn : {None, "trial", "continuous", False}
+            "trial": learning rules applied once at the end of every item, to the settled state
+            (Bogacz 2017's scheme); "continuous": every step; False: frozen. Default: "trial"
+            when something is plastic.
+
+        Returns
+        -------
+        Recording
+            With ``trial_end``, ``trial_error``, ``trial_free_energy`` (K,) and, for
+            covariance-learning columns, ``trial_covariance`` (K, size, size), each taken at
+            the end of every item after its learning update's inputs were read (before it).
+        """
+        if record not in ("trial_ends", "all", False):
+            raise ValueError(f"record must be 'trial_ends', 'all' or False, got {record!r}")
+        if learn not in (None, "trial", "continuous", False):
+            raise ValueError(f"learn must be None, 'trial', 'continuous' or False, got {learn!r}")
+        if learn and not self.learns:
+            raise ValueError(f"learn={learn!r} but nothing is plastic: pass plastic=True to connect() "
+                             f"or learn_covariance=True to a column")
+        learn = ("trial" if self.learns else False) if learn is None else learn
+        steps_per_item = self._steps(item_duration, "item_duration")
+        self.build()
+        sensory = self._sensory_columns()
+        first = stimuli if not isinstance(stimuli, dict) else next(iter(stimuli.values()), None)
+        items = np.shape(first)[0] if np.ndim(first) == 2 else 0
+        if items < 1:
+            raise ValueError(f"stimuli must be a (K, size) array with K ≥ 1 (or a dict of them), "
+                             f"got shape {np.shape(first)}")
+        namespace = stimulus_namespace(sensory, stimuli, items, item_duration, row_label="item")
+        boundaries = _ItemBoundaries(self, steps_per_item, reset_between, learn == "trial")
+        self._simulate(items * steps_per_item * self.dt, namespace, record == "all", report,
+                       continuous=(learn == "continuous"), extra=[boundaries.operation])
+        boundaries.end_item()
+        return self._recording(trials=boundaries.trials())
 
     def _check_divergence(self):
         """Stop the network if any rate is non-finite or beyond the threshold."""
@@ -352,24 +450,24 @@ class Circuit:
                 values = group.variables[variable].get_value()
                 largest = np.max(np.abs(values))
                 if not largest <= self.divergence_threshold:   # also true for NaN
-                    suggestion = self.dt / 4
                     self._divergence = (
                         f"simulation diverged at t = {self._network.t}: column {column.name!r} "
                         f"({population} neurons, {symbol}) reached |{symbol}| = {largest:.3g} "
                         f"(threshold {self.divergence_threshold:.3g}). Use a smaller dt (e.g. "
-                        f"Circuit(dt={suggestion})), larger time constants, or check the weights "
-                        f"and covariances; call reset() before running again.")
+                        f"Circuit(dt={self.dt / 4})), larger time constants, a smaller learning "
+                        f"rate, or check the weights and covariances; call reset() before running again.")
                     self._network.stop()
                     return
 
-    def _recording(self) -> Recording:
+    def _recording(self, trials=None) -> Recording:
         estimate = {name: np.array(m[0].mu.T) for name, m in self._monitors.items()}
         error = {name: np.array(m[1].eps.T) for name, m in self._monitors.items()}
         t = self._monitors[next(iter(self._monitors))][0].t[:].copy()  # the monitor is reused
         energy = free_energy_by_level(self.columns.values(), estimate)
-        return Recording(t=t, estimate=estimate, error=error, free_energy_by_level=energy)
+        return Recording(t=t, estimate=estimate, error=error, free_energy_by_level=energy,
+                         **(trials or {}))
 
-    # -- state ---------------------------------------------------------------------------------
+    # -- state and parameters ------------------------------------------------------------------
     def estimate(self, column: ColumnRef) -> np.ndarray:
         """Current μ of ``column`` (a copy), shape (size,)."""
         return np.array(self._column(column, "column").estimate.mu[:])
@@ -391,6 +489,10 @@ class Circuit:
         """b of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size,)."""
         return self._projection(upper, lower).bias.copy()
 
+    def covariance(self, column: ColumnRef) -> np.ndarray:
+        """Current Σ of ``column`` (a copy), shape (size, size)."""
+        return self._column(column, "column").covariance.copy()
+
     def _projection(self, upper, lower) -> Projection:
         upper, lower = self._column(upper, "upper"), self._column(lower, "lower")
         for projection in self.projections:
@@ -400,11 +502,65 @@ class Circuit:
 
     def reset(self):
         """Back to the initial state: time 0, estimates at the prior mean (sensory ones at 0),
-        errors zero. Weights, covariances and parameters are kept."""
+        errors and interneurons zero. Weights, covariances and parameters are kept."""
         if self._network is not None:
-            self._network.restore("initial")
+            for column in self.columns.values():
+                column._set_initial_state(self.tau_estimate, self.tau_error)
+            self._network.t_ = 0.0
         self._divergence = None
+
+    def save(self, path):
+        """Write structure, weights, covariances and parameters to one ``.npz`` file."""
+        from .storage import save
+        save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Circuit":
+        """A new circuit from a file written by :meth:`save` (at its initial state)."""
+        from .storage import load
+        return load(path)
 
     def __repr__(self):
         return (f"Circuit(dt={self.dt}, tau_estimate={self.tau_estimate}, tau_error={self.tau_error}, "
                 f"columns={list(self.columns)}, projections={len(self.projections)})")
+
+
+class _ItemBoundaries:
+    """At the first step of every item: read the previous item's end state (and apply the
+    item-end learning), then reset the estimates if asked. Runs at the very start of a step,
+    before the sensory clamp and the couplings."""
+
+    def __init__(self, circuit: Circuit, steps_per_item: int, reset_between: bool, learn: bool):
+        self.circuit, self.steps_per_item = circuit, steps_per_item
+        self.reset_between, self.learn = reset_between, learn
+        self.step = 0
+        self.estimates, self.errors, self.energies = [], [], []
+        self.covariances = {c.name: [] for c in circuit.columns.values() if c.learn_covariance}
+        self.operation = NetworkOperation(self._on_step, when="start", order=-2, name="item_boundaries")
+
+    def _on_step(self):
+        if self.step % self.steps_per_item == 0:
+            if self.step:
+                self.end_item()
+            if self.reset_between:
+                for column in self.circuit.columns.values():
+                    column._reset_state()
+        self.step += 1
+
+    def end_item(self):
+        columns = self.circuit.columns.values()
+        estimates = {c.name: c._estimate.variables["mu"].get_value().copy() for c in columns}
+        self.estimates.append(estimates)
+        self.errors.append({c.name: c._error.variables["eps"].get_value().copy() for c in columns})
+        self.energies.append(sum(free_energy_by_level(columns, estimates).values()))
+        for name, history in self.covariances.items():
+            history.append(self.circuit.columns[name].covariance.copy())
+        if self.learn:
+            apply_learning(self.circuit, 1.0)
+
+    def trials(self) -> dict:
+        names = list(self.circuit.columns)
+        return {"trial_end": {n: np.array([e[n] for e in self.estimates]) for n in names},
+                "trial_error": {n: np.array([e[n] for e in self.errors]) for n in names},
+                "trial_free_energy": np.array(self.energies),
+                "trial_covariance": {n: np.array(h) for n, h in self.covariances.items()}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup
 
-from populations import error_equations, estimate_equations, sensory_equations
+from populations import error_equations, estimate_equations, interneuron_equations, sensory_equations
 
 from .projection import Coupling
 
@@ -24,31 +24,39 @@ class Column:
     size : int
         Number of estimate neurons (= number of error neurons).
     covariance : ndarray, shape (size, size)
-        Σ, symmetric positive definite. Its diagonal is the error neurons' self-inhibition,
-        its off-diagonal part their lateral connections.
-    precision : ndarray, shape (size, size)
-        Π = Σ⁻¹.
+        Σ, symmetric positive definite (the live array: it changes when Σ is learned). Its
+        diagonal is the error neurons' self-inhibition, its off-diagonal part their lateral
+        connections (or, when learned, the synapses onto the interneurons).
     prior_mean : ndarray, shape (size,)
         m, the prior mean of a top column (0 unless given); also where the estimates start.
     sensory : bool
         True for a sensory column, whose estimates are clamped to the stimulus.
+    learn_covariance : bool
+        Whether Σ is learned through interneurons (ΔΣ = α (sym(ε aᵀ) − I)).
+    covariance_learning_rate : float
+        α of that rule (per item end; per τ_μ in continuous learning).
+    min_variance : float
+        Floor on Σ's eigenvalues after each update, which keeps Σ positive definite.
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
     """
 
-    def __init__(self, circuit, name: str, size: int, covariance: np.ndarray,
-                 prior_mean: np.ndarray, sensory: bool):
+    def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
+                 sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3):
         self._circuit = circuit
         self.name = name
         self.size = size
         self.covariance = covariance
-        self.precision = np.linalg.inv(covariance)
         self.prior_mean = prior_mean
         self.sensory = sensory
+        self.learn_covariance = learn_covariance
+        self.covariance_learning_rate = covariance_learning_rate
+        self.min_variance = min_variance
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
         self._estimate: NeuronGroup | None = None
         self._error: NeuronGroup | None = None
+        self._interneuron: NeuronGroup | None = None
 
     # -- Brian2 populations -------------------------------------------------------------------
     @property
@@ -64,6 +72,17 @@ class Column:
         return self._error
 
     @property
+    def interneuron(self) -> NeuronGroup | None:
+        """The interneurons a of a covariance-learning column (None otherwise)."""
+        self._circuit.build()
+        return self._interneuron
+
+    @property
+    def precision(self) -> np.ndarray:
+        """Π = Σ⁻¹ (computed from the current Σ)."""
+        return np.linalg.inv(self.covariance)
+
+    @property
     def lateral_covariance(self) -> np.ndarray:
         """Σ − diag Σ, the weights of the lateral connections among error neurons."""
         return self.covariance - np.diag(np.diag(self.covariance))
@@ -73,19 +92,33 @@ class Column:
         """The constant part of the prediction: m plus the biases of incoming projections."""
         return self.prior_mean + sum((p.bias for p in self.downward), np.zeros(self.size))
 
+    @property
+    def inhibition(self) -> str:
+        """How Σ ε reaches the error neurons: "self", "lateral" or "interneuron"."""
+        if self.learn_covariance:
+            return "interneuron"
+        return "lateral" if np.any(self.lateral_covariance) else "self"
+
     def _build_groups(self, codeobj_class, method: str):
-        """Create the two NeuronGroups (called once by the circuit)."""
+        """Create the NeuronGroups (called once by the circuit)."""
         if self.sensory:
             estimate_model = sensory_equations()
         else:
             estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward})
         self._estimate = NeuronGroup(self.size, estimate_model, method=method,
                                      name=f"{self.name}_estimate", codeobj_class=codeobj_class)
-        lateral = bool(np.any(self.lateral_covariance))
-        self._error = NeuronGroup(self.size, error_equations([p.upper.name for p in self.downward], lateral),
+        self._error = NeuronGroup(self.size, error_equations([p.upper.name for p in self.downward],
+                                                             self.inhibition),
                                   method=method, name=f"{self.name}_error", codeobj_class=codeobj_class)
         self._error.prediction_offset = self.offset
-        self._error.variance = np.diag(self.covariance)
+        if self.learn_covariance:
+            self._interneuron = NeuronGroup(self.size, interneuron_equations(), method=method,
+                                            name=f"{self.name}_interneuron", codeobj_class=codeobj_class)
+        else:
+            self._error.variance = np.diag(self.covariance)
+
+    def _groups(self) -> list[NeuronGroup]:
+        return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
 
     def _set_initial_state(self, tau_estimate, tau_error):
         """Estimates at the prior mean (sensory: 0 until the stimulus arrives), errors zero."""
@@ -94,15 +127,33 @@ class Column:
         if not self.sensory:
             self._estimate.tau_estimate = tau_estimate
         self._error.tau_error = tau_error
+        if self._interneuron is not None:
+            self._interneuron.activity = 0.0
+            self._interneuron.tau_error = tau_error
+
+    def _reset_state(self):
+        """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
+        interneurons to zero: what happens between the items of a sequence."""
+        if not self.sensory:
+            self._estimate.variables["mu"].get_value()[:] = self.prior_mean
+        self._error.variables["eps"].get_value()[:] = 0.0
+        if self._interneuron is not None:
+            self._interneuron.variables["activity"].get_value()[:] = 0.0
 
     def _couplings(self) -> list[Coupling]:
-        """One-to-one links between the paired neurons, and the lateral covariance connection."""
+        """One-to-one links between the paired neurons, and Σ ε (lateral or via interneurons)."""
         couplings = [Coupling(f"{self.name}_estimate_to_error", self._estimate, "mu",
                               self._error, "estimate", None)]
         if not self.sensory:
             couplings.append(Coupling(f"{self.name}_error_to_estimate", self._error, "eps",
                                       self._estimate, "error", None))
-        if np.any(self.lateral_covariance):
+        if self.learn_covariance:
+            couplings += [
+                Coupling(f"{self.name}_error_to_interneuron", self._error, "eps", self._interneuron,
+                         "drive", self.covariance),
+                Coupling(f"{self.name}_interneuron_to_error", self._interneuron, "activity",
+                         self._error, "inhibition", None)]
+        elif self.inhibition == "lateral":
             couplings.append(Coupling(f"{self.name}_lateral", self._error, "eps", self._error,
                                       "lateral", self.lateral_covariance))
         return couplings

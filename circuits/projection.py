@@ -39,7 +39,7 @@ from populations import Activation
 
 BACKENDS = ("dense", "synapses")
 
-__all__ = ["BACKENDS", "Coupling", "Projection", "build_dense_couplings", "build_synapses"]
+__all__ = ["BACKENDS", "FEEDBACK", "Coupling", "Projection", "build_dense_couplings", "build_synapses"]
 
 
 @dataclass
@@ -63,33 +63,66 @@ class Coupling:
         return self.activation.rate(variable) if self.activation is not None else variable
 
 
+FEEDBACK = ("tied", "random", "kolen-pollack")
+
+
 class Projection:
     """A connection from an upper column to a lower column with weights W (lower × upper),
     activation f and bias b: the lower column is predicted as W f(μ_upper) + b.
+
+    The bottom-up inference synapses carry B ε_lower with B = Wᵀ (``feedback="tied"``), a fixed
+    random B (``"random"``: feedback alignment, Lillicrap et al. 2016) or a B that learns with
+    the transposed Hebbian rule and the same decay (``"kolen-pollack"``, Akrout et al. 2019),
+    which drives B towards Wᵀ.
+
+    Plasticity (Bogacz 2017 eq. 39; Rao & Ballard 1999), with learning rate α and decay λ::
+
+        ΔW = α (ε_lower f(μ_upper)ᵀ − λ W),   Δb = α ε_lower   (if learn_bias)
+
+    applied once per item end in :meth:`Circuit.run_sequence` (Bogacz's scheme), or in
+    continuous time as τ_μ dW/dt = α (ε f(μ)ᵀ − λ W).
 
     Attributes
     ----------
     upper, lower : Column
     activation : populations.Activation
-    bias : ndarray, shape (lower.size,)
+    bias : ndarray, shape (lower.size,)  (live: changes when biases learn)
     backend : "dense" or "synapses"
+    plastic : bool
+    learning_rate, weight_decay : float
+        α and λ.
+    learn_bias : bool
+    feedback : "tied", "random" or "kolen-pollack"
     synapses : list of brian2.Synapses (synapses backend, after the circuit is built)
     """
 
-    def __init__(self, upper, lower, weights: np.ndarray, activation: Activation,
-                 bias: np.ndarray, backend: str):
+    def __init__(self, upper, lower, weights: np.ndarray, activation: Activation, bias: np.ndarray,
+                 backend: str, plastic=False, learning_rate=0.0, weight_decay=0.0, learn_bias=False,
+                 feedback="tied", feedback_weights: np.ndarray | None = None):
         self.upper = upper
         self.lower = lower
         self._weights = weights
         self.activation = activation
         self.bias = bias
         self.backend = backend
+        self.plastic = plastic
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.learn_bias = learn_bias
+        self.feedback = feedback
+        # B, (upper × lower): a view of W when tied, so learning W updates it too
+        self._feedback = weights.T if feedback == "tied" else feedback_weights
         self.synapses: list[Synapses] = []
 
     @property
     def weights(self) -> np.ndarray:
         """W, shape (lower.size, upper.size) (a copy)."""
         return self._weights.copy()
+
+    @property
+    def feedback_weights(self) -> np.ndarray:
+        """B of the bottom-up inference synapses, shape (upper.size, lower.size) (a copy)."""
+        return self._feedback.copy()
 
     def couplings(self) -> list[Coupling]:
         """The top-down and bottom-up couplings of this projection (the columns' groups must
@@ -99,7 +132,7 @@ class Projection:
             Coupling(f"generative_{upper.name}_to_{lower.name}", upper._estimate, "mu",
                      lower._error, f"prediction_{upper.name}", self._weights, self.activation),
             Coupling(f"inference_{lower.name}_to_{upper.name}", lower._error, "eps",
-                     upper._estimate, f"input_{lower.name}", np.ascontiguousarray(self._weights.T)),
+                     upper._estimate, f"input_{lower.name}", self._feedback),
         ]
 
     def __repr__(self):

@@ -1,7 +1,7 @@
 """What a run returns: trajectories of estimates, errors and free energy."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Quantity
@@ -27,12 +27,23 @@ class Recording:
         ε of each column.
     free_energy_by_level : dict of str to ndarray (T,)
         F_ℓ of each column (see :mod:`circuits.energy`).
+    trial_end, trial_error : dict of str to ndarray (K, size)
+        μ and ε of each column at the end of each item of :meth:`Circuit.run_sequence`
+        (empty for :meth:`Circuit.run`).
+    trial_free_energy : ndarray (K,)
+        Total F at the end of each item, with the parameters of that moment.
+    trial_covariance : dict of str to ndarray (K, size, size)
+        Σ of each covariance-learning column at the end of each item (before its update).
     """
 
     t: Quantity
     estimate: dict
     error: dict
     free_energy_by_level: dict
+    trial_end: dict = field(default_factory=dict)
+    trial_error: dict = field(default_factory=dict)
+    trial_free_energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trial_covariance: dict = field(default_factory=dict)
 
     @property
     def free_energy(self) -> np.ndarray:

@@ -2,13 +2,16 @@
 
 - :mod:`populations.estimate` — estimate neurons μ (posterior means) and clamped sensory ones;
 - :mod:`populations.error` — error neurons ε = Σ⁻¹(μ − prediction);
+- :mod:`populations.interneuron` — interneurons through which a column learns Σ;
 - :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
 
 This package knows nothing of circuits: :mod:`circuits` instantiates these models.
 """
 from .activations import ACTIVATIONS, Activation, get_activation
-from .error import error_equations, prediction_variable
+from .error import INHIBITION, error_equations, prediction_variable
 from .estimate import estimate_equations, input_variable, sensory_equations
+from .interneuron import interneuron_equations
 
-__all__ = ["ACTIVATIONS", "Activation", "get_activation", "error_equations", "prediction_variable",
-           "estimate_equations", "input_variable", "sensory_equations"]
+__all__ = ["ACTIVATIONS", "Activation", "get_activation", "INHIBITION", "error_equations",
+           "prediction_variable", "estimate_equations", "input_variable", "sensory_equations",
+           "interneuron_equations"]

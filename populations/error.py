@@ -18,19 +18,19 @@ Variables of the NeuronGroup:
 ``prediction_<p>``
     W_p f_p(μ_p) from upper column ``p`` (top-down generative synapses).
 ``prediction_offset``
-    b_ℓ: the prior mean m of a top column plus the biases of incoming projections (constant).
+    b_ℓ: the prior mean m of a top column plus the biases of incoming projections.
 ``prediction``
     The full prediction g = offset + Σ_p prediction_p (subexpression).
-``variance``
-    diag Σ_ℓ, the self-inhibition weight (constant).
-``lateral``
-    (Σ_ℓ − diag Σ_ℓ) ε_ℓ from the other error neurons (only when Σ_ℓ is not diagonal).
+``inhibition``
+    Σ_ℓ ε_ℓ: ``variance * eps`` (self-inhibition by diag Σ_ℓ) plus ``lateral`` =
+    (Σ_ℓ − diag Σ_ℓ) ε_ℓ from the other error neurons when Σ_ℓ is not diagonal, or the
+    activity of the column's interneurons when Σ_ℓ is learned (:mod:`populations.interneuron`).
 ``tau_error``
     τ_ε, the time constant (shared parameter, seconds).
 """
 from __future__ import annotations
 
-__all__ = ["error_equations", "prediction_variable"]
+__all__ = ["INHIBITION", "error_equations", "prediction_variable"]
 
 
 def prediction_variable(upper_name: str) -> str:
@@ -38,28 +38,42 @@ def prediction_variable(upper_name: str) -> str:
     return f"prediction_{upper_name}"
 
 
-def error_equations(upper: list[str], lateral: bool) -> str:
+#: How the error neurons receive Σ ε (see :func:`error_equations`).
+INHIBITION = ("self", "lateral", "interneuron")
+
+
+def error_equations(upper: list[str], inhibition: str) -> str:
     """Brian2 equations of an error neuron.
 
     Parameters
     ----------
     upper : list of str
         Names of the upper columns whose predictions this column receives.
-    lateral : bool
-        Whether Σ has off-diagonal entries, so that a ``lateral`` input is needed.
+    inhibition : {"self", "lateral", "interneuron"}
+        How Σ ε arrives: ``"self"`` — Σ is diagonal, only self-inhibition ``variance * eps``;
+        ``"lateral"`` — plus ``lateral`` input from the other error neurons (off-diagonal Σ);
+        ``"interneuron"`` — from the column's inhibitory interneurons (Bogacz 2017 §5), whose
+        activity settles at Σ ε and whose synapses learn Σ.
     """
+    if inhibition not in INHIBITION:
+        raise ValueError(f"inhibition must be one of {INHIBITION}, got {inhibition!r}")
     predictions = "".join(f" + {prediction_variable(name)}" for name in upper)
     inputs = "".join(f"{prediction_variable(name)} : 1  # W f(mu) from column {name}\n"
                      for name in upper)
-    lateral_term = " - lateral" if lateral else ""
-    lateral_input = "lateral : 1  # off-diagonal Sigma eps\n" if lateral else ""
+    inhibition_model = {
+        "self": "inhibition = variance * eps : 1  # Sigma eps, Sigma diagonal\n"
+                "variance : 1 (constant)  # diagonal of Sigma\n",
+        "lateral": "inhibition = variance * eps + lateral : 1  # Sigma eps\n"
+                   "variance : 1 (constant)  # diagonal of Sigma\n"
+                   "lateral : 1  # off-diagonal Sigma eps (lateral synapses)\n",
+        "interneuron": "inhibition : 1  # Sigma eps relayed by the interneuron (one-to-one)\n",
+    }[inhibition]
     return (
-        f"deps/dt = (estimate - prediction - variance * eps{lateral_term}) / tau_error : 1\n"
+        "deps/dt = (estimate - prediction - inhibition) / tau_error : 1\n"
         f"prediction = prediction_offset{predictions} : 1\n"
         "estimate : 1  # mu of this column (one-to-one)\n"
         f"{inputs}"
-        "prediction_offset : 1 (constant)\n"
-        "variance : 1 (constant)  # diagonal of Sigma\n"
-        f"{lateral_input}"
+        "prediction_offset : 1  # m + b (changes only when biases learn)\n"
+        f"{inhibition_model}"
         "tau_error : second (shared, constant)\n"
     )

@@ -1,14 +1,18 @@
-"""An independent NumPy reference of predictive-coding rate dynamics (tests and benchmarks only).
+"""An independent NumPy reference of predictive-coding rate dynamics and learning (tests and
+benchmarks only).
 
-Written from Bogacz (2017), eqs. 12–14 in multivariate form, not from the package's
+Written from Bogacz (2017), eqs. 12–14 and 59–63 in multivariate form, not from the package's
 equation strings:
 
     ε_ℓ ← ε_ℓ + dt/τ_ε · (μ_ℓ − Σ_p W_p f_p(μ_p) − b_ℓ − m_ℓ − Σ_ℓ ε_ℓ)
+          (with interneurons a_ℓ:  ε_ℓ ← ε_ℓ + dt/τ_ε (μ_ℓ − g_ℓ − a_ℓ),  a_ℓ ← a_ℓ + dt/τ_ε (Σ_ℓ ε_ℓ − a_ℓ))
     μ_ℓ ← μ_ℓ + dt/τ_μ · (−ε_ℓ + Σ_k f_k'(μ_ℓ) ⊙ W_kᵀ ε_k)       (latent levels)
     μ_0 = x[n]                                                     (sensory levels)
+    learning, scale s (dt/τ_μ per step, or 1 at an item's end):
+    W ← W + s α (ε_lower f(μ_upper)ᵀ − λ W),   Σ ← floor(Σ + s α ((ε aᵀ + a εᵀ)/2 − I))
 
-Every right-hand side reads the state at the start of the step (forward Euler). Row n of the
-result is the state at the start of step n, after μ_0 was set to x[n].
+Every right-hand side reads the state at the start of the step (forward Euler). Row n of a
+trajectory is the state at the start of step n, after μ_0 was set to x[n].
 """
 from __future__ import annotations
 
@@ -23,6 +27,9 @@ class Level:
     covariance: np.ndarray
     prior_mean: np.ndarray | None = None
     sensory: bool = False
+    learn_covariance: bool = False
+    covariance_learning_rate: float = 0.0
+    min_variance: float = 1e-3
 
 
 @dataclass
@@ -33,6 +40,8 @@ class Edge:
     f: callable = lambda v: v
     fprime: callable = lambda v: np.ones_like(v)
     bias: np.ndarray | float = 0.0
+    learning_rate: float = 0.0      # 0: not plastic
+    weight_decay: float = 0.0
 
 
 @dataclass
@@ -41,41 +50,98 @@ class Model:
     edges: list = field(default_factory=list)
 
 
-def simulate(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
-             tau_error: float, initial: dict | None = None):
-    """Forward-Euler trajectories; ``stimulus[name]`` is (steps, size) for each sensory level.
+@dataclass
+class State:
+    mu: dict
+    eps: dict
+    activity: dict
 
-    Returns (estimates, errors, final): trajectories as dicts of (steps, size) arrays, and the
-    estimates after the last step.
-    """
+
+def initial_state(model: Model) -> State:
     mu = {name: (np.zeros(level.size) if level.sensory or level.prior_mean is None
                  else np.array(level.prior_mean, dtype=float))
           for name, level in model.levels.items()}
-    if initial:
-        mu.update({k: np.array(v, dtype=float) for k, v in initial.items()})
-    eps = {name: np.zeros(level.size) for name, level in model.levels.items()}
+    zeros = {name: np.zeros(level.size) for name, level in model.levels.items()}
+    return State(mu, dict(zeros), {k: v.copy() for k, v in zeros.items()})
+
+
+def learn(model: Model, state: State, scale: float):
+    """One update of every plastic edge and covariance-learning level, in place."""
+    for edge in model.edges:
+        if edge.learning_rate:
+            hebbian = np.outer(state.eps[edge.lower], edge.f(state.mu[edge.upper]))
+            edge.weights = edge.weights + scale * edge.learning_rate * (hebbian - edge.weight_decay * edge.weights)
+    for name, level in model.levels.items():
+        if level.learn_covariance:
+            outer = np.outer(state.eps[name], state.activity[name])
+            sigma = level.covariance + scale * level.covariance_learning_rate * (
+                (outer + outer.T) / 2 - np.eye(level.size))
+            values, vectors = np.linalg.eigh(sigma)
+            level.covariance = vectors @ np.diag(np.maximum(values, level.min_variance)) @ vectors.T \
+                if values.min() < level.min_variance else sigma
+
+
+def simulate(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
+             tau_error: float, state: State | None = None, learn_continuously=False):
+    """Forward-Euler trajectories; ``stimulus[name]`` is (steps, size) for each sensory level.
+
+    Returns (estimates, errors, final): trajectories as dicts of (steps, size) arrays, and the
+    estimates after the last step. ``state`` (updated in place) continues a previous run.
+    """
+    state = initial_state(model) if state is None else state
     record_mu = {name: np.empty((steps, level.size)) for name, level in model.levels.items()}
     record_eps = {name: np.empty((steps, level.size)) for name, level in model.levels.items()}
     for n in range(steps):
         for name, level in model.levels.items():
             if level.sensory:
-                mu[name] = np.array(stimulus[name][n], dtype=float)
-            record_mu[name][n] = mu[name]
-            record_eps[name][n] = eps[name]
-        new_mu, new_eps = {}, {}
+                state.mu[name] = np.array(stimulus[name][n], dtype=float)
+            record_mu[name][n] = state.mu[name]
+            record_eps[name][n] = state.eps[name]
+        new_mu, new_eps, new_activity = {}, {}, {}
         for name, level in model.levels.items():
+            mu, eps = state.mu[name], state.eps[name]
             prediction = np.zeros(level.size) if level.prior_mean is None else np.array(level.prior_mean, float)
             for edge in model.edges:
                 if edge.lower == name:
-                    prediction = prediction + edge.weights @ edge.f(mu[edge.upper]) + edge.bias
-            new_eps[name] = eps[name] + dt / tau_error * (mu[name] - prediction - level.covariance @ eps[name])
-            if level.sensory:
-                new_mu[name] = mu[name]
+                    prediction = prediction + edge.weights @ edge.f(state.mu[edge.upper]) + edge.bias
+            if level.learn_covariance:
+                activity = state.activity[name]
+                new_eps[name] = eps + dt / tau_error * (mu - prediction - activity)
+                new_activity[name] = activity + dt / tau_error * (level.covariance @ eps - activity)
             else:
-                drive = -eps[name]
+                new_eps[name] = eps + dt / tau_error * (mu - prediction - level.covariance @ eps)
+                new_activity[name] = state.activity[name]
+            if level.sensory:
+                new_mu[name] = mu
+            else:
+                drive = -eps
                 for edge in model.edges:
                     if edge.upper == name:
-                        drive = drive + edge.fprime(mu[name]) * (edge.weights.T @ eps[edge.lower])
-                new_mu[name] = mu[name] + dt / tau_estimate * drive
-        mu, eps = new_mu, new_eps
-    return record_mu, record_eps, mu
+                        drive = drive + edge.fprime(mu) * (edge.weights.T @ state.eps[edge.lower])
+                new_mu[name] = mu + dt / tau_estimate * drive
+        if learn_continuously:
+            learn(model, state, dt / tau_estimate)
+        state.mu, state.eps, state.activity = new_mu, new_eps, new_activity
+    return record_mu, record_eps, state.mu
+
+
+def simulate_sequence(model: Model, stimuli: dict, steps_per_item: int, dt: float, tau_estimate: float,
+                      tau_error: float, reset_between=True, learn_at_item_end=True):
+    """Items one after another; returns the estimates at every item's end, {name: (K, size)}."""
+    state = initial_state(model)
+    items = len(next(iter(stimuli.values())))
+    ends = {name: np.empty((items, level.size)) for name, level in model.levels.items()}
+    for k in range(items):
+        if reset_between:
+            fresh = initial_state(model)
+            for name, level in model.levels.items():
+                if not level.sensory:
+                    state.mu[name] = fresh.mu[name]
+            state.eps, state.activity = fresh.eps, fresh.activity
+        held = {name: np.tile(values[k], (steps_per_item, 1)) for name, values in stimuli.items()}
+        simulate(model, held, steps_per_item, dt, tau_estimate, tau_error, state=state)
+        for name in model.levels:
+            ends[name][k] = state.mu[name]
+        if learn_at_item_end:
+            learn(model, state, 1.0)
+    return ends

@@ -1,0 +1,105 @@
+"""Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
+
+Format version 1. The file holds ``metadata`` (a JSON string: format version, circuit
+parameters, columns and projections in creation order) and one array per weight, bias,
+feedback matrix, covariance and prior mean, named after its column or projection. Loading
+checks everything before building, so a bad file raises ``ValueError`` and never yields a
+half-built circuit.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from brian2 import second
+
+FORMAT = "predictive-circuits"
+FORMAT_VERSION = 1
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+
+def save(circuit, path):
+    """Write ``circuit``'s structure and parameters (not its current rates) to ``path``."""
+    arrays, columns, projections = {}, [], []
+    for column in circuit.columns.values():
+        columns.append({"name": column.name, "size": column.size, "sensory": column.sensory,
+                        "learn_covariance": column.learn_covariance,
+                        "covariance_learning_rate": column.covariance_learning_rate,
+                        "min_variance": column.min_variance})
+        arrays[f"column/{column.name}/covariance"] = column.covariance
+        arrays[f"column/{column.name}/prior_mean"] = column.prior_mean
+    for projection in circuit.projections:
+        key = f"projection/{projection.upper.name}/{projection.lower.name}"
+        activation = projection.activation
+        projections.append({"upper": projection.upper.name, "lower": projection.lower.name,
+                            "activation": [activation.rate_expression, activation.gain_expression,
+                                           activation.name],
+                            "backend": projection.backend, "plastic": projection.plastic,
+                            "learning_rate": projection.learning_rate,
+                            "weight_decay": projection.weight_decay, "learn_bias": projection.learn_bias,
+                            "feedback": projection.feedback})
+        arrays[f"{key}/weights"] = projection._weights
+        arrays[f"{key}/bias"] = projection.bias
+        if projection.feedback != "tied":
+            arrays[f"{key}/feedback_weights"] = projection._feedback
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "circuit": {"dt": float(circuit.dt), "tau_estimate": float(circuit.tau_estimate),
+                            "tau_error": float(circuit.tau_error), "backend": circuit.backend,
+                            "target": circuit.target, "divergence_threshold": circuit.divergence_threshold,
+                            "check_interval": float(circuit.check_interval), "seed": circuit.seed},
+                "columns": columns, "projections": projections}
+    with open(path, "wb") as handle:
+        np.savez(handle, metadata=np.array(json.dumps(metadata)), **arrays)
+
+
+def load(path):
+    """The circuit stored in ``path`` (built afresh, at its initial state)."""
+    from populations import Activation
+
+    from .circuit import Circuit
+
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{path}: not a predictive-circuits model file ({error})") from None
+    try:
+        metadata = json.loads(str(arrays.pop("metadata")))
+    except (KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: no valid 'metadata' entry ({error}); was it written by Circuit.save?") from None
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a predictive-circuits model file (format {metadata.get('format')!r})")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{path}: written in format version {version}, newer than this version of "
+                         f"predictive-circuits reads ({FORMAT_VERSION}); upgrade the package")
+    try:
+        spec = metadata["circuit"]
+        circuit = Circuit(dt=spec["dt"] * second, tau_estimate=spec["tau_estimate"] * second,
+                          tau_error=spec["tau_error"] * second, backend=spec["backend"],
+                          target=spec["target"], divergence_threshold=spec["divergence_threshold"],
+                          check_interval=spec["check_interval"] * second, seed=spec["seed"])
+        for column in metadata["columns"]:
+            add = circuit.sensory if column["sensory"] else circuit.column
+            add(column["name"], column["size"],
+                covariance=arrays[f"column/{column['name']}/covariance"],
+                prior_mean=arrays[f"column/{column['name']}/prior_mean"],
+                learn_covariance=column["learn_covariance"],
+                covariance_learning_rate=column["covariance_learning_rate"],
+                min_variance=column["min_variance"])
+        for p in metadata["projections"]:
+            key = f"projection/{p['upper']}/{p['lower']}"
+            circuit.connect(p["upper"], p["lower"], weights=arrays[f"{key}/weights"],
+                            activation=Activation(*p["activation"]), bias=arrays[f"{key}/bias"],
+                            backend=p["backend"], plastic=p["plastic"], learning_rate=p["learning_rate"],
+                            weight_decay=p["weight_decay"], learn_bias=p["learn_bias"],
+                            feedback=p["feedback"], feedback_weights=arrays.get(f"{key}/feedback_weights"))
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
+    return circuit

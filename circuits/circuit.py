@@ -5,7 +5,7 @@ import gc
 from typing import Union
 
 import numpy as np
-from brian2 import Network, NetworkOperation, StateMonitor, ms
+from brian2 import Clock, Network, NetworkOperation, StateMonitor, ms
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
 from populations import get_activation
@@ -104,6 +104,7 @@ class Circuit:
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
         self._network: Network | None = None
+        self._clock: Clock | None = None
         self._monitors = {}
         self._learning_op = None
         self._divergence = None
@@ -271,8 +272,9 @@ class Circuit:
         if not self.columns:
             raise ValueError("the circuit has no columns; add them with sensory() and column()")
         objects = []
+        self._clock = Clock(dt=self.dt, name="circuit_clock")
         for column in self.columns.values():
-            column._build_groups(self._codeobj_class, method="euler")
+            column._build_groups(self._clock, self._codeobj_class, method="euler")
             objects += column._groups()
         for column in self.columns.values():
             if column.sensory:
@@ -281,17 +283,17 @@ class Circuit:
                     name=f"{column.name}_clamp", codeobj_class=self._codeobj_class))
         dense = [c for column in self.columns.values() for c in column._couplings()]
         if self.backend == "synapses":
-            objects += [build_synapses(c, self._codeobj_class) for c in dense]
+            objects += [build_synapses(c, self._clock, self._codeobj_class) for c in dense]
             dense = []
         for projection in self.projections:
             if projection.backend == "dense":
                 dense += projection.couplings()
             else:
-                projection.synapses = [build_synapses(c, self._codeobj_class)
+                projection.synapses = [build_synapses(c, self._clock, self._codeobj_class)
                                        for c in projection.couplings()]
                 objects += projection.synapses
         if dense:
-            objects.append(build_dense_couplings(dense))
+            objects.append(build_dense_couplings(dense, self._clock))
         if self.learns:
             self._learning_op = continuous_learning(self)
             objects.append(self._learning_op)
@@ -536,7 +538,8 @@ class _ItemBoundaries:
         self.step = 0
         self.estimates, self.errors, self.energies = [], [], []
         self.covariances = {c.name: [] for c in circuit.columns.values() if c.learn_covariance}
-        self.operation = NetworkOperation(self._on_step, when="start", order=-2, name="item_boundaries")
+        self.operation = NetworkOperation(self._on_step, when="start", order=-2, clock=circuit._clock,
+                                          name="item_boundaries")
 
     def _on_step(self):
         if self.step % self.steps_per_item == 0:

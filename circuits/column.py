@@ -99,21 +99,23 @@ class Column:
             return "interneuron"
         return "lateral" if np.any(self.lateral_covariance) else "self"
 
-    def _build_groups(self, codeobj_class, method: str):
+    def _build_groups(self, clock, codeobj_class, method: str):
         """Create the NeuronGroups (called once by the circuit)."""
         if self.sensory:
             estimate_model = sensory_equations()
         else:
             estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward})
         self._estimate = NeuronGroup(self.size, estimate_model, method=method,
-                                     name=f"{self.name}_estimate", codeobj_class=codeobj_class)
+                                     name=f"{self.name}_estimate", clock=clock, codeobj_class=codeobj_class)
         self._error = NeuronGroup(self.size, error_equations([p.upper.name for p in self.downward],
                                                              self.inhibition),
-                                  method=method, name=f"{self.name}_error", codeobj_class=codeobj_class)
+                                  method=method, name=f"{self.name}_error", clock=clock,
+                                  codeobj_class=codeobj_class)
         self._error.prediction_offset = self.offset
         if self.learn_covariance:
             self._interneuron = NeuronGroup(self.size, interneuron_equations(), method=method,
-                                            name=f"{self.name}_interneuron", codeobj_class=codeobj_class)
+                                            name=f"{self.name}_interneuron", clock=clock,
+                                            codeobj_class=codeobj_class)
         else:
             self._error.variance = np.diag(self.covariance)
 

@@ -65,4 +65,4 @@ def continuous_learning(circuit) -> NetworkOperation:
     weights and rates together. Active only while a run learns continuously."""
     scale = float(circuit.dt / circuit.tau_estimate)
     return NetworkOperation(lambda: apply_learning(circuit, scale), when="before_groups", order=1,
-                            name="continuous_learning")
+                            clock=circuit._clock, name="continuous_learning")

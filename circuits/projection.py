@@ -140,25 +140,25 @@ class Projection:
                 f"activation={self.activation.name}, backend={self.backend!r})")
 
 
-def build_synapses(coupling: Coupling, codeobj_class=None) -> Synapses:
+def build_synapses(coupling: Coupling, clock, codeobj_class=None) -> Synapses:
     """A Brian2 ``Synapses`` object computing ``coupling`` as a summed variable."""
     if coupling.matrix is None:
         synapses = Synapses(coupling.source, coupling.target,
                             f"{coupling.target_variable}_post = {coupling.source_expression()} : 1 (summed)",
-                            name=coupling.name, codeobj_class=codeobj_class)
+                            name=coupling.name, clock=clock, codeobj_class=codeobj_class)
         synapses.connect(j="i")
         return synapses
     synapses = Synapses(coupling.source, coupling.target,
                         f"w : 1 (constant)\n"
                         f"{coupling.target_variable}_post = w * {coupling.source_expression()} : 1 (summed)",
-                        name=coupling.name, codeobj_class=codeobj_class)
+                        name=coupling.name, clock=clock, codeobj_class=codeobj_class)
     post, pre = np.nonzero(coupling.matrix)
     synapses.connect(i=pre, j=post)
     synapses.w = coupling.matrix[post, pre]
     return synapses
 
 
-def build_dense_couplings(couplings: list[Coupling], name: str = "dense_couplings"):
+def build_dense_couplings(couplings: list[Coupling], clock, name: str = "dense_couplings"):
     """One ``network_operation`` (``before_groups``) computing all ``couplings`` with NumPy.
 
     The group arrays are looked up once; they are the arrays Brian2's generated code reads,
@@ -179,4 +179,4 @@ def build_dense_couplings(couplings: list[Coupling], name: str = "dense_coupling
             else:
                 np.dot(matrix, values, out=target)
 
-    return NetworkOperation(compute_couplings, when="before_groups", name=name)
+    return NetworkOperation(compute_couplings, when="before_groups", clock=clock, name=name)

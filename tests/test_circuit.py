@@ -79,3 +79,16 @@ def test_record_false_keeps_only_the_final_state():
     rec = c.run(10 * ms, stimulus=[1.0, 1.0, 1.0], record=False)
     assert rec.estimate["z1"].shape == (0, 2)
     assert np.all(np.isfinite(c.estimate("z1")))
+
+
+def test_the_circuit_dt_drives_every_brian2_object():
+    """Circuit(dt=1 ms): 20 ms is 20 steps; groups, monitors and operations share that clock."""
+    c = Circuit(dt=1 * ms, tau_estimate=10 * ms, tau_error=10 * ms)
+    c.sensory("x", 2)
+    c.column("z", 1)
+    c.connect("z", "x", weights=[[1.0], [0.5]])
+    rec = c.run(20 * ms, stimulus=[1.0, 1.0])
+    assert rec.t.shape == (20,) and rec.t[1] == 1 * ms
+    assert c.columns["z"].estimate.clock.dt == 1 * ms and c.columns["x"].error.clock.dt == 1 * ms
+    # one Euler step by hand: ε_x(1 ms) = dt/τ_ε (x − W μ_z − Σ ε) = 0.1 · (1 − 0) from ε = μ_z = 0
+    np.testing.assert_allclose(rec.error["x"][1], [0.1, 0.1], rtol=1e-12)

@@ -5,7 +5,7 @@ import gc
 from typing import Union
 
 import numpy as np
-from brian2 import Clock, Network, NetworkOperation, StateMonitor, ms
+from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, ms
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
 from populations import get_activation
@@ -15,7 +15,7 @@ from .energy import free_energy_by_level
 from .learning import apply_learning, continuous_learning
 from .projection import BACKENDS, FEEDBACK, Projection, build_dense_couplings, build_synapses
 from .recording import Recording
-from .stimulus import stimulus_namespace
+from .stimulus import run_stimuli, sequence_stimuli
 from .validation import as_covariance, as_matrix, as_time, as_vector, check_name
 
 __all__ = ["Circuit", "SimulationDiverged"]
@@ -105,6 +105,7 @@ class Circuit:
         self.projections: list[Projection] = []
         self._network: Network | None = None
         self._clock: Clock | None = None
+        self._clamps = {}
         self._monitors = {}
         self._learning_op = None
         self._divergence = None
@@ -276,11 +277,11 @@ class Circuit:
         for column in self.columns.values():
             column._build_groups(self._clock, self._codeobj_class, method="euler")
             objects += column._groups()
-        for column in self.columns.values():
-            if column.sensory:
-                objects.append(column._estimate.run_regularly(
-                    f"mu = stimulus_{column.name}(t - run_start, i)", when="start", order=-1,
-                    name=f"{column.name}_clamp", codeobj_class=self._codeobj_class))
+        self._clamps = {column.name: column._estimate.run_regularly(
+            f"mu = stimulus_{column.name}(t - run_start, i)", when="start", order=-1,
+            name=f"{column.name}_clamp", codeobj_class=self._codeobj_class)
+            for column in self._sensory_columns()}
+        objects += self._clamps.values()
         dense = [c for column in self.columns.values() for c in column._couplings()]
         if self.backend == "synapses":
             objects += [build_synapses(c, self._clock, self._codeobj_class) for c in dense]
@@ -347,9 +348,9 @@ class Circuit:
             If rates became non-finite or exceeded ``divergence_threshold``.
         """
         steps = self._steps(duration, "duration")
-        network = self.build()
-        namespace = stimulus_namespace(self._sensory_columns(), stimulus, steps, self.dt)
-        self._simulate(steps * self.dt, namespace, record, report, continuous=self._continuous(learn))
+        self.build()
+        clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt)
+        self._simulate(steps * self.dt, clamps, record, report, continuous=self._continuous(learn))
         return self._recording()
 
     def _sensory_columns(self):
@@ -370,11 +371,23 @@ class Circuit:
                              "or learn_covariance=True to a column")
         return self.learns if learn is None else learn
 
-    def _simulate(self, duration, namespace, record, report, continuous, extra=()):
-        """One Brian2 run with the given stimuli, monitors and learning switched as asked."""
+    def _simulate(self, duration, clamps, record, report, continuous, extra=()):
+        """One Brian2 run with the given stimuli, monitors and learning switched as asked.
+
+        ``clamps`` maps each sensory column to a constant vector (written into μ_0 now) or a
+        TimedArray (read by the column's clamp at every step).
+        """
         network = self._network
+        namespace = {}
         for column in self._sensory_columns():
-            column._estimate.run_start = network.t
+            stimulus = clamps[column.name]
+            clamp = self._clamps[column.name]
+            clamp.active = isinstance(stimulus, TimedArray)
+            if clamp.active:
+                namespace[f"stimulus_{column.name}"] = stimulus
+                column._estimate.run_start = network.t
+            else:
+                column._estimate.variables["mu"].get_value()[:] = stimulus
         for monitors in self._monitors.values():
             for monitor in monitors:
                 monitor.resize(0)
@@ -431,15 +444,10 @@ class Circuit:
         learn = ("trial" if self.learns else False) if learn is None else learn
         steps_per_item = self._steps(item_duration, "item_duration")
         self.build()
-        sensory = self._sensory_columns()
-        first = stimuli if not isinstance(stimuli, dict) else next(iter(stimuli.values()), None)
-        items = np.shape(first)[0] if np.ndim(first) == 2 else 0
-        if items < 1:
-            raise ValueError(f"stimuli must be a (K, size) array with K ≥ 1 (or a dict of them), "
-                             f"got shape {np.shape(first)}")
-        namespace = stimulus_namespace(sensory, stimuli, items, item_duration, row_label="item")
-        boundaries = _ItemBoundaries(self, steps_per_item, reset_between, learn == "trial")
-        self._simulate(items * steps_per_item * self.dt, namespace, record == "all", report,
+        values, items = sequence_stimuli(self._sensory_columns(), stimuli)
+        boundaries = _ItemBoundaries(self, values, steps_per_item, reset_between, learn == "trial")
+        first = {name: items_of_column[0] for name, items_of_column in values.items()}
+        self._simulate(items * steps_per_item * self.dt, first, record == "all", report,
                        continuous=(learn == "continuous"), extra=[boundaries.operation])
         boundaries.end_item()
         return self._recording(trials=boundaries.trials())
@@ -529,11 +537,14 @@ class Circuit:
 
 class _ItemBoundaries:
     """At the first step of every item: read the previous item's end state (and apply the
-    item-end learning), then reset the estimates if asked. Runs at the very start of a step,
-    before the sensory clamp and the couplings."""
+    item-end learning), reset the estimates if asked, and clamp the sensory columns to the new
+    item. Runs at the very start of a step, before the couplings."""
 
-    def __init__(self, circuit: Circuit, steps_per_item: int, reset_between: bool, learn: bool):
+    def __init__(self, circuit: Circuit, stimuli: dict, steps_per_item: int, reset_between: bool,
+                 learn: bool):
         self.circuit, self.steps_per_item = circuit, steps_per_item
+        self.sensory = [(c._estimate.variables["mu"].get_value(), stimuli[c.name])
+                        for c in circuit._sensory_columns()]
         self.reset_between, self.learn = reset_between, learn
         self.step = 0
         self.estimates, self.errors, self.energies = [], [], []
@@ -548,6 +559,9 @@ class _ItemBoundaries:
             if self.reset_between:
                 for column in self.circuit.columns.values():
                     column._reset_state()
+            item = self.step // self.steps_per_item
+            for clamped, values in self.sensory:
+                clamped[:] = values[item]
         self.step += 1
 
     def end_item(self):

@@ -20,11 +20,15 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: pcsim run bogacz-perception --out results/bogacz")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("list", help="list the canned simulations", description="List the canned simulations.")
+    listing = "\n".join(f"  {name:<18} {module.DESCRIPTION}\n  {'':<18} (default duration "
+                        f"{module.DEFAULT_DURATION})" for name, module in SIMULATIONS.items())
     run = commands.add_parser(
         "run", help="run one simulation and write summary.json and PNG figures",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run a canned simulation; write summary.json (parameters and final numbers) "
-                    "and PNG figures into --out, and print a short table.")
-    run.add_argument("name", metavar="NAME", help=f"simulation name: {', '.join(SIMULATIONS)}")
+                    "and PNG figures into --out, and print a short table.",
+        epilog=f"simulations:\n{listing}")
+    run.add_argument("name", metavar="NAME", help="simulation name (see below, or pcsim list)")
     run.add_argument("--out", default=None, metavar="DIR",
                      help="output directory (default: pcsim-out/NAME)")
     run.add_argument("--duration", type=float, default=None, metavar="MS",

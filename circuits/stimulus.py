@@ -1,4 +1,13 @@
-"""Turning what users pass as a stimulus into the TimedArrays the sensory clamps read."""
+"""Turning what users pass as a stimulus into what the sensory columns are clamped to.
+
+A sensory column's estimate μ_0 is clamped to the stimulus in one of two ways:
+
+- a constant vector is written once into μ_0 (the clamp stays idle: nothing to compute);
+- a time-varying stimulus becomes a Brian2 TimedArray that the column's clamp
+  (``mu = stimulus_<name>(t - run_start, i)``, scheduled at the start of every step) reads.
+
+Sequences hold each item constant, so their items are written into μ_0 at each item's start.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,45 +15,40 @@ from brian2 import TimedArray
 
 from .validation import as_array, as_vector, check_finite
 
-__all__ = ["stimulus_namespace"]
+__all__ = ["run_stimuli", "sequence_stimuli"]
 
 
-def stimulus_namespace(columns, stimulus, rows: int, dt, row_label="step") -> dict:
-    """``{"stimulus_<name>": TimedArray}`` for every sensory column.
-
-    Parameters
-    ----------
-    columns : list of Column
-        The sensory columns.
-    stimulus : None, array, TimedArray or dict {name: one of those}
-        None (or a missing name) holds the column's current value.
-    rows : int
-        Required number of rows of a 2-D array: the number of steps of a run, or of items of a
-        sequence.
-    dt : time
-        The TimedArray's step (the circuit's dt, or the item duration of a sequence).
-    row_label : str
-        What a row is ("step" or "item"), for error messages.
-    """
+def _per_column(columns, stimulus) -> dict:
     if stimulus is None:
-        given = {}
-    elif isinstance(stimulus, dict):
+        return {}
+    if isinstance(stimulus, dict):
         unknown = set(stimulus) - {c.name for c in columns}
         if unknown:
             raise ValueError(f"stimulus: {sorted(unknown)} are not sensory columns; sensory "
                              f"columns are {[c.name for c in columns]}")
-        given = stimulus
-    else:
-        if len(columns) != 1:
-            raise ValueError(f"stimulus: the circuit has {len(columns)} sensory columns "
-                             f"{[c.name for c in columns]}; pass a dict {{name: stimulus}}")
-        given = {columns[0].name: stimulus}
-    return {f"stimulus_{column.name}": _timed_array(given.get(column.name, column._estimate.mu[:]),
-                                                    column, rows, dt, row_label)
-            for column in columns}
+        return stimulus
+    if len(columns) != 1:
+        raise ValueError(f"stimulus: the circuit has {len(columns)} sensory columns "
+                         f"{[c.name for c in columns]}; pass a dict {{name: stimulus}}")
+    return {columns[0].name: stimulus}
 
 
-def _timed_array(stimulus, column, rows, dt, row_label) -> TimedArray:
+def _current(column) -> np.ndarray:
+    return column._estimate.variables["mu"].get_value().copy()
+
+
+def run_stimuli(columns, stimulus, steps: int, dt) -> dict:
+    """For every sensory column, a constant vector (size,) or a TimedArray.
+
+    ``stimulus``: None (hold the current value), a vector, a (steps, size) array sampled at
+    ``dt``, a TimedArray of shape (K, size), or a dict {name: one of those}.
+    """
+    given = _per_column(columns, stimulus)
+    return {column.name: _run_stimulus(given[column.name], column, steps, dt) if column.name in given
+            else _current(column) for column in columns}
+
+
+def _run_stimulus(stimulus, column, steps, dt):
     label = f"stimulus for {column.name!r}"
     if isinstance(stimulus, TimedArray):
         values = np.asarray(stimulus.values)
@@ -55,12 +59,33 @@ def _timed_array(stimulus, column, rows, dt, row_label) -> TimedArray:
         return stimulus
     values = as_array(stimulus, label)
     if values.ndim <= 1:
-        values = as_vector(values, column.size, label)[None, :]
-    elif values.shape != (rows, column.size):
+        return as_vector(values, column.size, label)
+    if values.shape != (steps, column.size):
         raise ValueError(f"{label}: an array stimulus must have shape (T, {column.size}) with "
-                         f"T = {rows} (one row per {row_label}), got {values.shape}")
+                         f"T = {steps} (one row per step), got {values.shape}")
     # Pad to a power-of-two length (holding the last value): the TimedArray's length is part
     # of the generated code, so this bounds the number of distinct compilations.
     padded = 1 << (len(values) - 1).bit_length()
     values = np.concatenate([values, np.repeat(values[-1:], padded - len(values), axis=0)])
     return TimedArray(values, dt=dt, name=f"stimulus_{column.name}")
+
+
+def sequence_stimuli(columns, stimuli) -> tuple[dict, int]:
+    """({name: (K, size) array}, K) for a sequence; a column not given holds its current value."""
+    given = _per_column(columns, stimuli)
+    arrays = {name: as_array(values, f"stimuli for {name!r}") for name, values in given.items()}
+    lengths = {len(a) for a in arrays.values() if a.ndim == 2}
+    if not arrays or len(lengths) != 1 or any(a.ndim != 2 for a in arrays.values()) or 0 in lengths:
+        raise ValueError(f"stimuli must be a (K, size) array with K ≥ 1, or a dict of such arrays "
+                         f"with the same K, got shapes {[np.shape(a) for a in arrays.values()]}")
+    items = lengths.pop()
+    result = {}
+    for column in columns:
+        if column.name in arrays:
+            if arrays[column.name].shape[1] != column.size:
+                raise ValueError(f"stimuli for {column.name!r} must have shape (K, {column.size}), "
+                                 f"got {arrays[column.name].shape}")
+            result[column.name] = arrays[column.name]
+        else:
+            result[column.name] = np.tile(_current(column), (items, 1))
+    return result, items

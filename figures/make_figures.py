@@ -4,7 +4,9 @@
 
 - Bogacz (2017) Fig. 2a (posterior), Fig. 2b (gradient ascent vs the circuit), Fig. 3 (the
   circuit's estimate and error neurons): ``pcsim run bogacz-perception``'s figures;
-- the linear Gaussian hierarchy settling on the exact posterior: ``pcsim run linear-gaussian``.
+- the linear Gaussian hierarchy settling on the exact posterior: ``pcsim run linear-gaussian``;
+- Bogacz (2017) Fig. 7–8 (an interneuron learns Σ over trials): ``pcsim run bogacz-variance``;
+- Hebbian learning of a linear generative model: ``pcsim run learn-linear``.
 """
 from pathlib import Path
 
@@ -15,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 def main(directory=HERE):
     written = []
-    for name in ("bogacz-perception", "linear-gaussian"):
+    for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

@@ -54,3 +54,14 @@ def test_console_script_help():
     result = subprocess.run([str(PCSIM), "run", "--help"], capture_output=True, text=True, check=True)
     for option in ("--out", "--duration", "--seed", *SIMULATIONS):
         assert option in result.stdout
+
+
+def test_run_learning_simulations_briefly(tmp_path):
+    """Short versions of the learning simulations (the full ones run in figures/ and CI's slow set)."""
+    assert main(["run", "bogacz-variance", "--out", str(tmp_path / "v"), "--duration", "4000"]) == 0
+    summary = json.loads((tmp_path / "v" / "summary.json").read_text())
+    assert summary["trials"] == 20 and summary["true_variance"] == 2.0
+    assert (tmp_path / "v" / "bogacz_variance.png").exists()
+    assert main(["run", "learn-linear", "--out", str(tmp_path / "l"), "--duration", "10000"]) == 0
+    summary = json.loads((tmp_path / "l" / "summary.json").read_text())
+    assert summary["items"] == 200 and summary["angle_to_true_degrees"] < 30

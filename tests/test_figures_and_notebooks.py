@@ -17,13 +17,14 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
     spec.loader.exec_module(module)
     written = module.main(tmp_path)
     names = {p.name for p in written}
-    for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network"):
+    for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network",
+                 "linear_gaussian", "bogacz_variance", "learn_linear"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     assert all(p.stat().st_size > 5_000 for p in written)
 
 
 def test_there_are_notebooks():
-    assert any(p.name == "01_build_a_column.ipynb" for p in NOTEBOOKS)
+    assert {"01_build_a_column.ipynb", "02_learning.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.slow

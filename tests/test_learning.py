@@ -176,7 +176,7 @@ def test_learning_argument_errors(rng):
     d.connect("z", "x", weights=np.ones((2, 1)))
     with pytest.raises(ValueError, match="nothing is plastic"):
         d.run(1 * ms, learn=True)
-    with pytest.raises(ValueError, match=r"shape \(T, 2\) with T = 3 \(one row per item\)"):
+    with pytest.raises(ValueError, match=r"stimuli for 'x' must have shape \(K, 2\)"):
         d.run_sequence(np.ones((3, 3)), item_duration=1 * ms)
     with pytest.raises(ValueError, match="K ≥ 1"):
         d.run_sequence(np.ones(2), item_duration=1 * ms)

@@ -1,0 +1,94 @@
+"""Small datasets made offline: nothing is downloaded at run time.
+
+Every generator takes ``n`` and a ``seed`` (or a NumPy Generator) and returns arrays with one
+item per row, ready for :meth:`circuits.Circuit.run_sequence`.
+
+- :func:`linear_gaussian` — samples of x = W z + b + noise from a known linear-Gaussian model;
+- :func:`correlated_gaussian` — samples from N(mean, Σ);
+- :func:`bars` — the bars problem (Földiák 1990): random horizontal and vertical lines;
+- :func:`oriented_edges` — blurred step edges at random orientations and positions;
+- :func:`natural_image_patches` — patches of the natural images that scikit-image ships
+  (``pip install predictive-circuits[images]``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "natural_image_patches"]
+
+#: scikit-image's bundled photographs of natural scenes (converted to grey).
+NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
+    """x = W z + b + e with z ~ N(0, I), e ~ N(0, Σ).
+
+    Returns (x of shape (n, D), z of shape (n, K)) for W of shape (D, K).
+    """
+    rng = _rng(seed)
+    weights = np.asarray(weights, dtype=float)
+    dim, latent = weights.shape
+    noise = np.asarray(noise_covariance, dtype=float)
+    noise = np.diag(np.broadcast_to(noise, (dim,))) if noise.ndim < 2 else noise
+    z = rng.normal(size=(n, latent))
+    x = z @ weights.T + bias + rng.multivariate_normal(np.zeros(dim), noise, size=n)
+    return x, z
+
+
+def correlated_gaussian(n: int, mean, covariance, seed=None) -> np.ndarray:
+    """n samples of N(mean, covariance), shape (n, D)."""
+    return _rng(seed).multivariate_normal(np.asarray(mean, float), np.asarray(covariance, float), size=n)
+
+
+def bars(n: int, size=8, probability=None, seed=None) -> np.ndarray:
+    """Images of size × size with each of the 2·size horizontal and vertical bars on
+    independently with ``probability`` (default 1/size); flattened to (n, size²), values 0/1."""
+    rng = _rng(seed)
+    probability = 1 / size if probability is None else probability
+    rows = rng.random((n, size)) < probability
+    columns = rng.random((n, size)) < probability
+    images = rows[:, :, None] | columns[:, None, :]
+    return images.reshape(n, size * size).astype(float)
+
+
+def oriented_edges(n: int, size=8, blur=0.7, seed=None) -> np.ndarray:
+    """Step edges through random points at random orientations, smoothed by a logistic of
+    width ``blur`` pixels, values in [-1, 1]; flattened to (n, size²)."""
+    rng = _rng(seed)
+    coords = np.arange(size) - (size - 1) / 2
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    angle = rng.uniform(0, 2 * np.pi, n)[:, None, None]
+    offset = rng.uniform(-size / 4, size / 4, n)[:, None, None]
+    distance = np.cos(angle) * xx + np.sin(angle) * yy - offset
+    return np.tanh(distance / (2 * blur)).reshape(n, size * size)
+
+
+def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None) -> np.ndarray:
+    """n random size × size patches of scikit-image's natural photographs, in grey, each patch
+    with its mean removed and the whole set scaled to unit variance; shape (n, size²).
+
+    Needs scikit-image (``pip install predictive-circuits[images]``).
+    """
+    try:
+        from skimage import color, data
+    except ImportError:
+        raise ImportError("natural_image_patches needs scikit-image: pip install "
+                          "'predictive-circuits[images]' (or pip install scikit-image)") from None
+    rng = _rng(seed)
+    greys = []
+    for name in images:
+        image = getattr(data, name)().astype(float)
+        greys.append(color.rgb2gray(image / 255.0) if image.ndim == 3 else image / 255.0)
+    patches = np.empty((n, size * size))
+    choice = rng.integers(len(greys), size=n)
+    for k, which in enumerate(choice):
+        grey = greys[which]
+        top = rng.integers(grey.shape[0] - size + 1)
+        left = rng.integers(grey.shape[1] - size + 1)
+        patches[k] = grey[top:top + size, left:left + size].ravel()
+    patches -= patches.mean(axis=1, keepdims=True)
+    return patches / patches.std()

@@ -92,3 +92,21 @@ def test_the_circuit_dt_drives_every_brian2_object():
     assert c.columns["z"].estimate.clock.dt == 1 * ms and c.columns["x"].error.clock.dt == 1 * ms
     # one Euler step by hand: ε_x(1 ms) = dt/τ_ε (x − W μ_z − Σ ε) = 0.1 · (1 − 0) from ε = μ_z = 0
     np.testing.assert_allclose(rec.error["x"][1], [0.1, 0.1], rtol=1e-12)
+
+
+def test_record_every_kth_step_matches_full_recording():
+    c, *_ = issue_circuit()
+    full = c.run(20 * ms, stimulus=[0.5, -1.0, 0.2])
+    c.reset()
+    sparse = c.run(20 * ms, stimulus=[0.5, -1.0, 0.2], record=10)
+    assert sparse.estimate["z1"].shape == (20, 2)
+    np.testing.assert_array_equal(sparse.estimate["z1"], full.estimate["z1"][::10])
+    np.testing.assert_array_equal(sparse.error["x"], full.error["x"][::10])
+    np.testing.assert_allclose(np.asarray(sparse.t / ms), np.asarray(full.t / ms)[::10])
+    np.testing.assert_allclose(sparse.free_energy, full.free_energy[::10])
+    c.reset()
+    seq = c.run_sequence(np.ones((3, 3)), item_duration=5 * ms, record=25)
+    assert seq.estimate["z2"].shape == (6, 1) and seq.trial_end["z2"].shape == (3, 1)
+    import pytest
+    with pytest.raises(ValueError, match="record must be one of"):
+        c.run(1 * ms, record="sometimes")

@@ -106,6 +106,7 @@ class Circuit:
         self._network: Network | None = None
         self._clock: Clock | None = None
         self._clamps = {}
+        self._attention_clamps = {}
         self._learning_op = None
         self._divergence = None
         self._steps_since_check, self._check_every = 0, 1
@@ -284,6 +285,11 @@ class Circuit:
             name=f"{column.name}_clamp", codeobj_class=self._codeobj_class)
             for column in self._sensory_columns()}
         objects += self._clamps.values()
+        self._attention_clamps = {column.name: column._error.run_regularly(
+            f"gain = attention_{column.name}(t - run_start, i)", when="start", order=-1,
+            name=f"{column.name}_attention", codeobj_class=self._codeobj_class)
+            for column in self.columns.values() if not column.learn_covariance}
+        objects += self._attention_clamps.values()
         dense = [c for column in self.columns.values() for c in column._couplings()]
         if self.backend == "synapses":
             objects += [build_synapses(c, self._clock, self._codeobj_class) for c in dense]
@@ -388,6 +394,14 @@ class Circuit:
                 column._estimate.run_start = network.t
             else:
                 column._estimate.variables["mu"].get_value()[:] = stimulus
+        for name, clamp in self._attention_clamps.items():
+            column = self.columns[name]
+            clamp.active = isinstance(column.attention, TimedArray)
+            if clamp.active:
+                namespace[f"attention_{name}"] = column.attention
+                column._error.run_start = network.t
+            else:
+                column._apply_attention()
         steps = int(round(float(duration / self.dt)))
         sampler = _Sampler(self, every, steps) if every else None
         extra = list(extra) + ([sampler.operation] if sampler else [])
@@ -483,7 +497,11 @@ class Circuit:
             t = np.zeros(0) * second
             estimate = {n: np.zeros((0, c.size)) for n, c in self.columns.items()}
             error = {n: np.zeros((0, c.size)) for n, c in self.columns.items()}
-        energy = free_energy_by_level(self.columns.values(), estimate)
+        gains = {name: column.attention for name, column in self.columns.items()
+                 if isinstance(column.attention, np.ndarray)}
+        if sampler is not None:
+            gains.update(sampler.gains())
+        energy = free_energy_by_level(self.columns.values(), estimate, gains)
         return Recording(t=t, estimate=estimate, error=error, free_energy_by_level=energy,
                          **(trials or {}))
 
@@ -499,7 +517,13 @@ class Circuit:
     def free_energy(self) -> float:
         """Current total free energy F(μ)."""
         estimates = {name: self.estimate(name) for name in self.columns}
-        return float(sum(free_energy_by_level(self.columns.values(), estimates).values()))
+        return float(sum(free_energy_by_level(self.columns.values(), estimates, self._current_gains()).values()))
+
+    def _current_gains(self) -> dict:
+        """The attention gains γ now in the error neurons (after a run; else the set ones)."""
+        self.build()
+        return {name: column._error.variables["gain"].get_value().copy()
+                for name, column in self.columns.items() if "gain" in column._error.variables}
 
     def weights(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
         """W of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size, upper.size)."""
@@ -519,6 +543,37 @@ class Circuit:
             if projection.upper is upper and projection.lower is lower:
                 return projection
         raise ValueError(f"no projection from {upper.name!r} to {lower.name!r}")
+
+    def attend(self, column: ColumnRef, gain):
+        """Attention as precision: scale the precision of ``column``'s errors by ``gain`` γ.
+
+        The attended precision is Π' = D Π D with D = diag(√γ) (Σ' = D⁻¹ Σ D⁻¹), so an attended
+        error counts more in the free energy, drives the estimates harder and settles faster.
+        ``gain``: a positive scalar or vector (size,), in force from the next run on, or a Brian2
+        TimedArray of shape (K, size) read at the time since the start of each run (attention
+        that shifts during a run; columns with a diagonal Σ only). ``gain=1`` removes attention.
+        """
+        column = self._column(column, "column")
+        if column.learn_covariance:
+            raise ValueError(f"attend: column {column.name!r} learns its covariance through "
+                             f"interneurons; attention is only available for fixed Σ")
+        if isinstance(gain, TimedArray):
+            values = np.asarray(gain.values)
+            if not gain.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != column.size:
+                raise ValueError(f"attend: a TimedArray gain must be dimensionless with values of "
+                                 f"shape (K, {column.size}), got {values.shape}")
+            if not np.all(np.isfinite(values)) or np.any(values <= 0):
+                raise ValueError("attend: gain must be positive and finite")
+            if column.inhibition == "lateral":
+                raise ValueError(f"attend: column {column.name!r} has a non-diagonal covariance; "
+                                 f"change its gain between runs (a scalar or vector gain), not "
+                                 f"with a TimedArray")
+            column.attention = gain
+            return
+        gain = as_vector(gain, column.size, "gain")
+        if np.any(gain <= 0):
+            raise ValueError(f"attend: gain must be positive (a precision gain), got {gain}")
+        column.attention = gain
 
     def reset(self):
         """Back to the initial state: time 0, estimates at the prior mean (sensory ones at 0),
@@ -575,6 +630,11 @@ class _Sampler:
         self.pairs = [pair for c, estimates, errors in zip(columns, self.estimates, self.errors)
                       for pair in ((c._estimate.variables["mu"].get_value(), estimates),
                                    (c._error.variables["eps"].get_value(), errors))]
+        # attention that changes during the run is recorded too, for the free energy
+        self.gain_rows = {c.name: np.empty((rows, c.size)) for c in columns
+                          if not isinstance(c.attention, np.ndarray)}
+        self.pairs += [(circuit.columns[name]._error.variables["gain"].get_value(), buffer)
+                       for name, buffer in self.gain_rows.items()]
         self.operation = NetworkOperation(self._on_step, when="start", order=0, clock=circuit._clock,
                                           name="recorder")
 
@@ -586,6 +646,9 @@ class _Sampler:
                 target[row] = source
             self.row += 1
         self.step += 1
+
+    def gains(self) -> dict:
+        return {name: buffer[:self.row] for name, buffer in self.gain_rows.items()}
 
     def result(self):
         rows = self.row   # fewer than allocated if the run stopped early
@@ -628,7 +691,7 @@ class _ItemBoundaries:
         estimates = {c.name: c._estimate.variables["mu"].get_value().copy() for c in columns}
         self.estimates.append(estimates)
         self.errors.append({c.name: c._error.variables["eps"].get_value().copy() for c in columns})
-        self.energies.append(sum(free_energy_by_level(columns, estimates).values()))
+        self.energies.append(sum(free_energy_by_level(columns, estimates, self.circuit._current_gains()).values()))
         for name, history in self.covariances.items():
             history.append(self.circuit.columns[name].covariance.copy())
         if self.learn:

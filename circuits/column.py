@@ -54,6 +54,8 @@ class Column:
         self.min_variance = min_variance
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
+        self.attention = np.ones(size)   # precision gain γ: a vector, or a TimedArray (K, size)
+        self._lateral = None             # (Σ' − diag Σ') of the lateral synapses, once built
         self._estimate: NeuronGroup | None = None
         self._error: NeuronGroup | None = None
         self._interneuron: NeuronGroup | None = None
@@ -87,6 +89,12 @@ class Column:
         """Σ − diag Σ, the weights of the lateral connections among error neurons."""
         return self.covariance - np.diag(np.diag(self.covariance))
 
+    def attended_covariance(self, gain=None) -> np.ndarray:
+        """Σ' = D⁻¹ Σ D⁻¹ with D = diag(√γ), for the constant gain γ (default: the current one)."""
+        gain = self.attention if gain is None else gain
+        scale = 1 / np.sqrt(gain)
+        return self.covariance * np.outer(scale, scale)
+
     @property
     def offset(self) -> np.ndarray:
         """The constant part of the prediction: m plus the biases of incoming projections."""
@@ -118,6 +126,8 @@ class Column:
                                             codeobj_class=codeobj_class)
         else:
             self._error.variance = np.diag(self.covariance)
+            self._error.gain = 1.0
+            self._lateral = self.lateral_covariance
 
     def _groups(self) -> list[NeuronGroup]:
         return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
@@ -132,6 +142,15 @@ class Column:
         if self._interneuron is not None:
             self._interneuron.activity = 0.0
             self._interneuron.tau_error = tau_error
+
+    def _apply_attention(self):
+        """Write a constant gain γ into the error neurons and rescale the lateral synapses to
+        Σ' − diag Σ' (a TimedArray gain is read by the column's attention clamp instead)."""
+        if not isinstance(self.attention, np.ndarray):
+            return
+        self._error.variables["gain"].get_value()[:] = self.attention
+        if self._lateral is not None:
+            self._lateral[:] = self.attended_covariance() - np.diag(np.diag(self.attended_covariance()))
 
     def _reset_state(self):
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
@@ -157,7 +176,7 @@ class Column:
                          self._error, "inhibition", None)]
         elif self.inhibition == "lateral":
             couplings.append(Coupling(f"{self.name}_lateral", self._error, "eps", self._error,
-                                      "lateral", self.lateral_covariance))
+                                      "lateral", self._lateral))
         return couplings
 
     def __repr__(self):

@@ -4,6 +4,8 @@
     g_ℓ = Σ_p W_p f_p(μ_p) + b_ℓ   (the prediction from the upper columns p; m for a top column)
 
 For a linear Gaussian hierarchy F(μ) = −log p(x, μ) exactly; the estimate dynamics descend it.
+With attention (precision gain γ) Σ_ℓ is replaced by the attended Σ'_ℓ = D⁻¹ Σ_ℓ D⁻¹,
+D = diag(√γ): the quadratic term uses Π' = D Π D and log det 2πΣ' = log det 2πΣ − Σ log γ.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import numpy as np
 __all__ = ["free_energy_by_level"]
 
 
-def free_energy_by_level(columns, estimates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict | None = None
+                         ) -> dict[str, np.ndarray]:
     """F_ℓ for every column.
 
     Parameters
@@ -20,6 +23,8 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray]) -> dict[str,
     columns : iterable of Column
     estimates : dict
         μ of every column, each of shape (T, size) (T time points) or (size,).
+    gains : dict, optional
+        Attention gains γ per column, broadcastable to that column's estimates (default 1).
 
     Returns
     -------
@@ -31,8 +36,9 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray]) -> dict[str,
         prediction = column.offset + sum(
             (p.activation.rate_numpy(np.asarray(estimates[p.upper.name], dtype=float)) @ p.weights.T
              for p in column.downward), np.zeros(column.size))
-        residual = mu - prediction
+        gain = np.ones(column.size) if gains is None or column.name not in gains else gains[column.name]
+        residual = (mu - prediction) * np.sqrt(gain)
         quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
-        log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1]
+        log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1] - np.sum(np.log(gain), axis=-1)
         energies[column.name] = 0.5 * (quadratic + log_det)
     return energies

@@ -22,9 +22,13 @@ Variables of the NeuronGroup:
 ``prediction``
     The full prediction g = offset + Σ_p prediction_p (subexpression).
 ``inhibition``
-    Σ_ℓ ε_ℓ: ``variance * eps`` (self-inhibition by diag Σ_ℓ) plus ``lateral`` =
-    (Σ_ℓ − diag Σ_ℓ) ε_ℓ from the other error neurons when Σ_ℓ is not diagonal, or the
+    Σ'_ℓ ε_ℓ: ``variance * eps / gain`` (self-inhibition by diag Σ'_ℓ) plus ``lateral`` =
+    (Σ'_ℓ − diag Σ'_ℓ) ε_ℓ from the other error neurons when Σ_ℓ is not diagonal, or the
     activity of the column's interneurons when Σ_ℓ is learned (:mod:`populations.interneuron`).
+``gain``
+    γ, the attentional precision gain (1 by default): the attended precision is
+    Π' = D Π D with D = diag(√γ), i.e. Σ' = D⁻¹ Σ D⁻¹, so ε → Π'(μ − prediction)
+    (Feldman & Friston 2010: attention as the gain of error units).
 ``tau_error``
     τ_ε, the time constant (shared parameter, seconds).
 """
@@ -60,12 +64,14 @@ def error_equations(upper: list[str], inhibition: str) -> str:
     predictions = "".join(f" + {prediction_variable(name)}" for name in upper)
     inputs = "".join(f"{prediction_variable(name)} : 1  # W f(mu) from column {name}\n"
                      for name in upper)
+    attention = ("gain : 1  # attention: precision gain gamma (Pi' = D Pi D, D = diag(sqrt gain))\n"
+                 "run_start : second (shared)  # start of the run, for time-varying gains\n")
     inhibition_model = {
-        "self": "inhibition = variance * eps : 1  # Sigma eps, Sigma diagonal\n"
-                "variance : 1 (constant)  # diagonal of Sigma\n",
-        "lateral": "inhibition = variance * eps + lateral : 1  # Sigma eps\n"
+        "self": "inhibition = variance * eps / gain : 1  # Sigma' eps, Sigma diagonal\n"
+                "variance : 1 (constant)  # diagonal of Sigma\n" + attention,
+        "lateral": "inhibition = variance * eps / gain + lateral : 1  # Sigma' eps\n"
                    "variance : 1 (constant)  # diagonal of Sigma\n"
-                   "lateral : 1  # off-diagonal Sigma eps (lateral synapses)\n",
+                   "lateral : 1  # off-diagonal Sigma' eps (lateral synapses)\n" + attention,
         "interneuron": "inhibition : 1  # Sigma eps relayed by the interneuron (one-to-one)\n",
     }[inhibition]
     return (

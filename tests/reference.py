@@ -82,8 +82,10 @@ def learn(model: Model, state: State, scale: float):
 
 
 def simulate(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
-             tau_error: float, state: State | None = None, learn_continuously=False):
-    """Forward-Euler trajectories; ``stimulus[name]`` is (steps, size) for each sensory level.
+             tau_error: float, state: State | None = None, learn_continuously=False, gains=None):
+    """Forward-Euler trajectories; ``stimulus[name]`` is (steps, size) for each sensory level;
+    ``gains[name]`` (steps, size), optional, is the attention gain γ of a level: its error
+    neurons then use the attended covariance Σ' = diag(γ)^-½ Σ diag(γ)^-½.
 
     Returns (estimates, errors, final): trajectories as dicts of (steps, size) arrays, and the
     estimates after the last step. ``state`` (updated in place) continues a previous run.
@@ -109,7 +111,11 @@ def simulate(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: 
                 new_eps[name] = eps + dt / tau_error * (mu - prediction - activity)
                 new_activity[name] = activity + dt / tau_error * (level.covariance @ eps - activity)
             else:
-                new_eps[name] = eps + dt / tau_error * (mu - prediction - level.covariance @ eps)
+                covariance = level.covariance
+                if gains and name in gains:
+                    scale = 1 / np.sqrt(gains[name][n])
+                    covariance = covariance * np.outer(scale, scale)
+                new_eps[name] = eps + dt / tau_error * (mu - prediction - covariance @ eps)
                 new_activity[name] = state.activity[name]
             if level.sensory:
                 new_mu[name] = mu

@@ -6,7 +6,8 @@
   circuit's estimate and error neurons): ``pcsim run bogacz-perception``'s figures;
 - the linear Gaussian hierarchy settling on the exact posterior: ``pcsim run linear-gaussian``;
 - Bogacz (2017) Fig. 7–8 (an interneuron learns Σ over trials): ``pcsim run bogacz-variance``;
-- Hebbian learning of a linear generative model: ``pcsim run learn-linear``.
+- Hebbian learning of a linear generative model: ``pcsim run learn-linear``;
+- attention as precision, shifting between two cues: ``pcsim run attention``.
 """
 from pathlib import Path
 
@@ -17,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 
 def main(directory=HERE):
     written = []
-    for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear"):
+    for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
+                 "attention"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

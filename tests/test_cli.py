@@ -65,3 +65,11 @@ def test_run_learning_simulations_briefly(tmp_path):
     assert main(["run", "learn-linear", "--out", str(tmp_path / "l"), "--duration", "10000"]) == 0
     summary = json.loads((tmp_path / "l" / "summary.json").read_text())
     assert summary["items"] == 200 and summary["angle_to_true_degrees"] < 30
+
+
+def test_run_attention(tmp_path):
+    assert main(["run", "attention", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert abs(summary["estimate_attending_a"] - summary["expected_attending_a"]) < 1e-6
+    assert abs(summary["estimate_attending_b"] - summary["expected_attending_b"]) < 1e-6
+    assert (tmp_path / "attention.png").exists()

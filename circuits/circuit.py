@@ -113,16 +113,32 @@ class Circuit:
 
     # -- building ------------------------------------------------------------------------------
     def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
-                covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
+                covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
+                learn_inhibition=False, inhibition_learning_rate=0.01) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
         ``prior_mean``: the expected stimulus when no column predicts this one (else a bias).
         ``learn_covariance``: learn Σ_0 through interneurons (see :mod:`circuits.learning`)
         with rate ``covariance_learning_rate`` α, keeping eigenvalues ≥ ``min_variance``.
+        ``lateral_inhibition``: ``"autoregressive"`` or ``"symmetric"`` makes the column a
+        whitening stage, an affine normalizing flow (Marino 2022): its error neurons settle at
+        u = B⁻¹(x − m), B Bᵀ = Σ_0, B lower-triangular (Cholesky: u_i = (x_i − α_i(x_<i))/β_i)
+        or symmetric (ZCA); ``learn_inhibition`` learns B locally at ``inhibition_learning_rate``.
+        A whitening column cannot be predicted by other columns; :meth:`log_density` gives
+        log p(x) = log N(u; 0, I) − log |det B|.
         """
+        if lateral_inhibition not in (None, "autoregressive", "symmetric"):
+            raise ValueError(f"lateral_inhibition must be None, 'autoregressive' or 'symmetric', "
+                             f"got {lateral_inhibition!r}")
+        if learn_inhibition and lateral_inhibition is None:
+            raise ValueError("learn_inhibition=True needs lateral_inhibition='autoregressive' or 'symmetric'")
+        if lateral_inhibition and learn_covariance:
+            raise ValueError("choose lateral_inhibition (Σ = B Bᵀ on lateral synapses) or "
+                             "learn_covariance (Σ through interneurons), not both")
         return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
-                                covariance_learning_rate, min_variance)
+                                covariance_learning_rate, min_variance, lateral_inhibition,
+                                learn_inhibition, inhibition_learning_rate)
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
@@ -137,7 +153,8 @@ class Circuit:
                                 covariance_learning_rate, min_variance)
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
-                    covariance_learning_rate, min_variance):
+                    covariance_learning_rate, min_variance, flow=None, learn_flow=False,
+                    flow_learning_rate=0.0):
         self._check_not_built("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -158,7 +175,8 @@ class Circuit:
         column = Column(self, name, int(size), covariance, as_vector(prior_mean, int(size), "prior_mean"),
                         sensory, bool(learn_covariance),
                         _positive_number(covariance_learning_rate, "covariance_learning_rate", allow_zero=True),
-                        _positive_number(min_variance, "min_variance"))
+                        _positive_number(min_variance, "min_variance"), flow, bool(learn_flow),
+                        _positive_number(flow_learning_rate, "inhibition_learning_rate", allow_zero=True))
         self.columns[name] = column
         return column
 
@@ -203,6 +221,10 @@ class Circuit:
                              f"the bottom of the hierarchy and can only be predicted (pass it as lower)")
         if any(p.upper is upper and p.lower is lower for p in self.projections):
             raise ValueError(f"connect: {upper.name!r} already predicts {lower.name!r}")
+        if lower.flow:
+            raise ValueError(f"connect: {lower.name!r} is a whitening column (lateral_inhibition="
+                             f"{lower.flow!r}): its error neurons carry u = B⁻¹(x − m), not "
+                             f"Σ⁻¹(x − prediction), so it cannot be predicted")
         if self._reaches(lower, upper):
             raise ValueError(f"connect: {lower.name!r} already predicts {upper.name!r} (directly or "
                              f"through other columns); the hierarchy must not contain cycles")
@@ -265,7 +287,7 @@ class Circuit:
     def learns(self) -> bool:
         """Whether any projection or column has plasticity."""
         return (any(p.plastic or p.learn_bias or p.feedback == "kolen-pollack" for p in self.projections)
-                or any(c.learn_covariance for c in self.columns.values()))
+                or any(c.learn_covariance or c.learn_flow for c in self.columns.values()))
 
     def build(self) -> Network:
         """Assemble the Brian2 network (done automatically by the first run). Returns it."""
@@ -537,6 +559,17 @@ class Circuit:
         """Current Σ of ``column`` (a copy), shape (size, size)."""
         return self._column(column, "column").covariance.copy()
 
+    def log_density(self, column: ColumnRef) -> float:
+        """log p(x) of a whitening column's current input by the change of variables,
+        log N(u; 0, I) − log |det B| (= − Σ log β_i for the autoregressive flow), from the
+        error neurons' current output u (exact once they have settled at u = B⁻¹(x − m))."""
+        column = self._column(column, "column")
+        if not column.flow:
+            raise ValueError(f"log_density: column {column.name!r} has no lateral_inhibition flow")
+        u = self.error(column)
+        log_det = np.linalg.slogdet(column.flow_matrix)[1]
+        return float(-0.5 * u @ u - 0.5 * column.size * np.log(2 * np.pi) - log_det)
+
     def _projection(self, upper, lower) -> Projection:
         upper, lower = self._column(upper, "upper"), self._column(lower, "lower")
         for projection in self.projections:
@@ -554,9 +587,9 @@ class Circuit:
         that shifts during a run; columns with a diagonal Σ only). ``gain=1`` removes attention.
         """
         column = self._column(column, "column")
-        if column.learn_covariance:
+        if column.learn_covariance or column.flow:
             raise ValueError(f"attend: column {column.name!r} learns its covariance through "
-                             f"interneurons; attention is only available for fixed Σ")
+                             f"interneurons or is a whitening column; attention needs a plain Σ")
         if isinstance(gain, TimedArray):
             values = np.asarray(gain.values)
             if not gain.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != column.size:

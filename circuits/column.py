@@ -37,12 +37,19 @@ class Column:
         α of that rule (per item end; per τ_μ in continuous learning).
     min_variance : float
         Floor on Σ's eigenvalues after each update, which keeps Σ positive definite.
+    flow : None, "autoregressive" or "symmetric"
+        Lateral inhibition as an affine normalizing flow (sensory columns only): the error
+        neurons settle at u = B⁻¹(x − m) with B lower-triangular (Cholesky, autoregressive
+        order: u_i = (x_i − α_i(x_<i))/β_i) or symmetric (ZCA), Σ = B Bᵀ.
+    learn_flow, flow_learning_rate : bool, float
+        Learn B with a local rule (see :mod:`circuits.learning`) at rate α.
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
     """
 
     def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
-                 sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3):
+                 sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
+                 flow=None, learn_flow=False, flow_learning_rate=0.0):
         self._circuit = circuit
         self.name = name
         self.size = size
@@ -52,6 +59,10 @@ class Column:
         self.learn_covariance = learn_covariance
         self.covariance_learning_rate = covariance_learning_rate
         self.min_variance = min_variance
+        self.flow = flow
+        self.learn_flow = learn_flow
+        self.flow_learning_rate = flow_learning_rate
+        self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B (live)
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
         self.attention = np.ones(size)   # precision gain γ: a vector, or a TimedArray (K, size)
@@ -105,7 +116,7 @@ class Column:
         """How Σ ε reaches the error neurons: "self", "lateral" or "interneuron"."""
         if self.learn_covariance:
             return "interneuron"
-        return "lateral" if np.any(self.lateral_covariance) else "self"
+        return "lateral" if self.flow or np.any(self.lateral_covariance) else "self"
 
     def _build_groups(self, clock, codeobj_class, method: str):
         """Create the NeuronGroups (called once by the circuit)."""
@@ -125,9 +136,10 @@ class Column:
                                             name=f"{self.name}_interneuron", clock=clock,
                                             codeobj_class=codeobj_class)
         else:
-            self._error.variance = np.diag(self.covariance)
+            inhibiting = self.covariance if self.flow is None else self.flow_matrix
+            self._error.variance = np.diag(inhibiting)
             self._error.gain = 1.0
-            self._lateral = self.lateral_covariance
+            self._lateral = inhibiting - np.diag(np.diag(inhibiting))
 
     def _groups(self) -> list[NeuronGroup]:
         return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
@@ -146,7 +158,7 @@ class Column:
     def _apply_attention(self):
         """Write a constant gain γ into the error neurons and rescale the lateral synapses to
         Σ' − diag Σ' (a TimedArray gain is read by the column's attention clamp instead)."""
-        if not isinstance(self.attention, np.ndarray):
+        if not isinstance(self.attention, np.ndarray) or self.flow:
             return
         self._error.variables["gain"].get_value()[:] = self.attention
         if self._lateral is not None:
@@ -182,3 +194,11 @@ class Column:
     def __repr__(self):
         kind = "sensory" if self.sensory else "latent"
         return f"Column({self.name!r}, size={self.size}, {kind})"
+
+
+def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:
+    """B with B Bᵀ = Σ: the Cholesky factor (autoregressive) or the symmetric square root (ZCA)."""
+    if flow == "autoregressive":
+        return np.linalg.cholesky(covariance)
+    values, vectors = np.linalg.eigh(covariance)
+    return (vectors * np.sqrt(values)) @ vectors.T

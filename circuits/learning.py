@@ -4,7 +4,8 @@ Both rules are Hebbian in the activity on the two sides of a synapse (Bogacz 201
 
 - generative weights (eq. 39; Rao & Ballard 1999):  ΔW = α (ε_lower f(μ_upper)ᵀ − λ W),
   Δb = α ε_lower, and for Kolen–Pollack feedback ΔB = α (f(μ_upper) ε_lowerᵀ − λ B);
-- covariance through interneurons (eqs. 59–63, 67–71):  ΔΣ = α (sym(ε aᵀ) − I).
+- covariance through interneurons (eqs. 59–63, 67–71):  ΔΣ = α (sym(ε aᵀ) − I);
+- the lateral-inhibition flow of a whitening column: ΔB = α (tril or sym((x − m) uᵀ) − B).
 
 ``scale`` chooses the schedule: 1 for one update at the end of an item (Bogacz's scheme:
 inference settles, then the synapses change), dt/τ_μ for one forward-Euler step of the
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NetworkOperation
 
-__all__ = ["update_weights", "update_covariance", "apply_learning", "continuous_learning"]
+__all__ = ["update_weights", "update_covariance", "update_flow", "apply_learning", "continuous_learning"]
 
 
 def update_weights(projection, scale: float):
@@ -49,6 +50,31 @@ def update_covariance(column, scale: float):
     column.covariance[:] = updated
 
 
+def update_flow(column, scale: float):
+    """One update of the lateral-inhibition flow B of a whitening column (u = B⁻¹(x − m)).
+
+    Each lateral weight B_ij changes with the input x_i − m_i of its postsynaptic unit and the
+    output u_j of its presynaptic unit: ΔB = α (tril((x − m) uᵀ) − B) for the autoregressive
+    flow (B stays lower-triangular) and ΔB = α (sym((x − m) uᵀ) − B) for the symmetric one. At
+    the fixed point E[(x − m) uᵀ] = Σ B⁻ᵀ equals B, so B Bᵀ = Σ and u is white. B's diagonal
+    (the self-inhibition β) is kept ≥ √min_variance, which keeps B invertible.
+    """
+    centred = column._estimate.variables["mu"].get_value() - column.offset
+    output = column._error.variables["eps"].get_value()
+    hebbian = np.outer(centred, output)
+    target = np.tril(hebbian) if column.flow == "autoregressive" else (hebbian + hebbian.T) / 2
+    B = column.flow_matrix
+    B += scale * column.flow_learning_rate * (target - B)
+    if column.flow == "autoregressive":
+        np.fill_diagonal(B, np.maximum(np.diag(B), np.sqrt(column.min_variance)))
+    else:
+        values, vectors = np.linalg.eigh(B)
+        B[:] = (vectors * np.maximum(values, np.sqrt(column.min_variance))) @ vectors.T
+    column._error.variables["variance"].get_value()[:] = np.diag(B)
+    column._lateral[:] = B - np.diag(np.diag(B))
+    column.covariance[:] = B @ B.T
+
+
 def apply_learning(circuit, scale: float):
     """Update every plastic projection and covariance-learning column of ``circuit``."""
     for projection in circuit.projections:
@@ -57,6 +83,8 @@ def apply_learning(circuit, scale: float):
     for column in circuit.columns.values():
         if column.learn_covariance:
             update_covariance(column, scale)
+        if column.learn_flow:
+            update_flow(column, scale)
 
 
 def continuous_learning(circuit) -> NetworkOperation:

@@ -28,8 +28,11 @@ def save(circuit, path):
         columns.append({"name": column.name, "size": column.size, "sensory": column.sensory,
                         "learn_covariance": column.learn_covariance,
                         "covariance_learning_rate": column.covariance_learning_rate,
-                        "min_variance": column.min_variance})
+                        "min_variance": column.min_variance, "flow": column.flow,
+                        "learn_flow": column.learn_flow, "flow_learning_rate": column.flow_learning_rate})
         arrays[f"column/{column.name}/covariance"] = column.covariance
+        if column.flow:
+            arrays[f"column/{column.name}/flow_matrix"] = column.flow_matrix
         arrays[f"column/{column.name}/prior_mean"] = column.prior_mean
     for projection in circuit.projections:
         key = f"projection/{projection.upper.name}/{projection.lower.name}"
@@ -86,13 +89,18 @@ def load(path):
                           target=spec["target"], divergence_threshold=spec["divergence_threshold"],
                           check_interval=spec["check_interval"] * second, seed=spec["seed"])
         for column in metadata["columns"]:
+            key = f"column/{column['name']}"
+            options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
+                           learn_covariance=column["learn_covariance"],
+                           covariance_learning_rate=column["covariance_learning_rate"],
+                           min_variance=column["min_variance"])
+            if column["flow"]:
+                options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
+                               inhibition_learning_rate=column["flow_learning_rate"])
             add = circuit.sensory if column["sensory"] else circuit.column
-            add(column["name"], column["size"],
-                covariance=arrays[f"column/{column['name']}/covariance"],
-                prior_mean=arrays[f"column/{column['name']}/prior_mean"],
-                learn_covariance=column["learn_covariance"],
-                covariance_learning_rate=column["covariance_learning_rate"],
-                min_variance=column["min_variance"])
+            added = add(column["name"], column["size"], **options)
+            if column["flow"]:
+                added.flow_matrix[:] = arrays[f"{key}/flow_matrix"]
         for p in metadata["projections"]:
             key = f"projection/{p['upper']}/{p['lower']}"
             circuit.connect(p["upper"], p["lower"], weights=arrays[f"{key}/weights"],

@@ -68,9 +68,9 @@ def error_equations(upper: list[str], inhibition: str) -> str:
                  "run_start : second (shared)  # start of the run, for time-varying gains\n")
     inhibition_model = {
         "self": "inhibition = variance * eps / gain : 1  # Sigma' eps, Sigma diagonal\n"
-                "variance : 1 (constant)  # diagonal of Sigma\n" + attention,
+                "variance : 1  # diagonal of Sigma (of B for a whitening column)\n" + attention,
         "lateral": "inhibition = variance * eps / gain + lateral : 1  # Sigma' eps\n"
-                   "variance : 1 (constant)  # diagonal of Sigma\n"
+                   "variance : 1  # diagonal of Sigma (of B for a whitening column)\n"
                    "lateral : 1  # off-diagonal Sigma' eps (lateral synapses)\n" + attention,
         "interneuron": "inhibition : 1  # Sigma eps relayed by the interneuron (one-to-one)\n",
     }[inhibition]

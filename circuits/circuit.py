@@ -114,7 +114,7 @@ class Circuit:
     # -- building ------------------------------------------------------------------------------
     def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                 covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
-                learn_inhibition=False, inhibition_learning_rate=0.01) -> Column:
+                learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
@@ -125,12 +125,17 @@ class Circuit:
         whitening stage, an affine normalizing flow (Marino 2022): its error neurons settle at
         u = B⁻¹(x − m), B Bᵀ = Σ_0, B lower-triangular (Cholesky: u_i = (x_i − α_i(x_<i))/β_i)
         or symmetric (ZCA); ``learn_inhibition`` learns B locally at ``inhibition_learning_rate``.
-        A whitening column cannot be predicted by other columns; :meth:`log_density` gives
-        log p(x) = log N(u; 0, I) − log |det B|.
+        ``"surround"``: centre-surround predictive coding (Srinivasan, Laughlin & Dubs 1982),
+        u = x − m − W x with W between neighbours within ``inhibition_radius`` (starts at 0;
+        learned by LMS). A whitening column cannot be predicted by other columns;
+        :meth:`log_density` gives log p(x) = log N(u; 0, I) − log |det B| for the flows.
         """
-        if lateral_inhibition not in (None, "autoregressive", "symmetric"):
-            raise ValueError(f"lateral_inhibition must be None, 'autoregressive' or 'symmetric', "
-                             f"got {lateral_inhibition!r}")
+        if lateral_inhibition not in (None, "autoregressive", "symmetric", "surround"):
+            raise ValueError(f"lateral_inhibition must be None, 'autoregressive', 'symmetric' or "
+                             f"'surround', got {lateral_inhibition!r}")
+        if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, np.integer)) \
+                or inhibition_radius < 1:
+            raise ValueError(f"inhibition_radius must be a positive integer, got {inhibition_radius!r}")
         if learn_inhibition and lateral_inhibition is None:
             raise ValueError("learn_inhibition=True needs lateral_inhibition='autoregressive' or 'symmetric'")
         if lateral_inhibition and learn_covariance:
@@ -138,7 +143,7 @@ class Circuit:
                              "learn_covariance (Σ through interneurons), not both")
         return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
                                 covariance_learning_rate, min_variance, lateral_inhibition,
-                                learn_inhibition, inhibition_learning_rate)
+                                learn_inhibition, inhibition_learning_rate, int(inhibition_radius))
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
@@ -154,7 +159,7 @@ class Circuit:
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
                     covariance_learning_rate, min_variance, flow=None, learn_flow=False,
-                    flow_learning_rate=0.0):
+                    flow_learning_rate=0.0, flow_radius=4):
         self._check_not_built("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -176,7 +181,8 @@ class Circuit:
                         sensory, bool(learn_covariance),
                         _positive_number(covariance_learning_rate, "covariance_learning_rate", allow_zero=True),
                         _positive_number(min_variance, "min_variance"), flow, bool(learn_flow),
-                        _positive_number(flow_learning_rate, "inhibition_learning_rate", allow_zero=True))
+                        _positive_number(flow_learning_rate, "inhibition_learning_rate", allow_zero=True),
+                        flow_radius)
         self.columns[name] = column
         return column
 
@@ -564,8 +570,9 @@ class Circuit:
         log N(u; 0, I) − log |det B| (= − Σ log β_i for the autoregressive flow), from the
         error neurons' current output u (exact once they have settled at u = B⁻¹(x − m))."""
         column = self._column(column, "column")
-        if not column.flow:
-            raise ValueError(f"log_density: column {column.name!r} has no lateral_inhibition flow")
+        if column.flow not in ("autoregressive", "symmetric"):
+            raise ValueError(f"log_density: column {column.name!r} has no lateral_inhibition flow "
+                             f"('autoregressive' or 'symmetric')")
         u = self.error(column)
         log_det = np.linalg.slogdet(column.flow_matrix)[1]
         return float(-0.5 * u @ u - 0.5 * column.size * np.log(2 * np.pi) - log_det)

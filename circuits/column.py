@@ -37,10 +37,12 @@ class Column:
         α of that rule (per item end; per τ_μ in continuous learning).
     min_variance : float
         Floor on Σ's eigenvalues after each update, which keeps Σ positive definite.
-    flow : None, "autoregressive" or "symmetric"
-        Lateral inhibition as an affine normalizing flow (sensory columns only): the error
+    flow : None, "autoregressive", "symmetric" or "surround"
+        Lateral inhibition (sensory columns only). As an affine normalizing flow, the error
         neurons settle at u = B⁻¹(x − m) with B lower-triangular (Cholesky, autoregressive
-        order: u_i = (x_i − α_i(x_<i))/β_i) or symmetric (ZCA), Σ = B Bᵀ.
+        order: u_i = (x_i − α_i(x_<i))/β_i) or symmetric (ZCA), Σ = B Bᵀ. As a centre-surround
+        predictor (Srinivasan, Laughlin & Dubs 1982), u = x − m − W x with W non-zero only
+        between neighbours within ``flow_radius`` (``flow_matrix`` is then W).
     learn_flow, flow_learning_rate : bool, float
         Learn B with a local rule (see :mod:`circuits.learning`) at rate α.
     upward, downward : list of Projection
@@ -49,7 +51,7 @@ class Column:
 
     def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
-                 flow=None, learn_flow=False, flow_learning_rate=0.0):
+                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4):
         self._circuit = circuit
         self.name = name
         self.size = size
@@ -62,7 +64,8 @@ class Column:
         self.flow = flow
         self.learn_flow = learn_flow
         self.flow_learning_rate = flow_learning_rate
-        self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B (live)
+        self.flow_radius = flow_radius
+        self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B or W (live)
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
         self.attention = np.ones(size)   # precision gain γ: a vector, or a TimedArray (K, size)
@@ -136,10 +139,11 @@ class Column:
                                             name=f"{self.name}_interneuron", clock=clock,
                                             codeobj_class=codeobj_class)
         else:
-            inhibiting = self.covariance if self.flow is None else self.flow_matrix
+            inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
             self._error.variance = np.diag(inhibiting)
             self._error.gain = 1.0
-            self._lateral = inhibiting - np.diag(np.diag(inhibiting))
+            self._lateral = (self.flow_matrix if self.flow == "surround"
+                             else inhibiting - np.diag(np.diag(inhibiting)))
 
     def _groups(self) -> list[NeuronGroup]:
         return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
@@ -164,6 +168,12 @@ class Column:
         if self._lateral is not None:
             self._lateral[:] = self.attended_covariance() - np.diag(np.diag(self.attended_covariance()))
 
+    @property
+    def surround_mask(self) -> np.ndarray:
+        """Where a surround W may be non-zero: neighbours 0 < |i − j| ≤ flow_radius."""
+        distance = np.abs(np.subtract.outer(np.arange(self.size), np.arange(self.size)))
+        return (distance > 0) & (distance <= self.flow_radius)
+
     def _reset_state(self):
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
         interneurons to zero: what happens between the items of a sequence."""
@@ -186,6 +196,9 @@ class Column:
                          "drive", self.covariance),
                 Coupling(f"{self.name}_interneuron_to_error", self._interneuron, "activity",
                          self._error, "inhibition", None)]
+        elif self.flow == "surround":   # feed-forward: the neighbours' inputs predict the centre
+            couplings.append(Coupling(f"{self.name}_surround", self._estimate, "mu", self._error,
+                                      "lateral", self._lateral))
         elif self.inhibition == "lateral":
             couplings.append(Coupling(f"{self.name}_lateral", self._error, "eps", self._error,
                                       "lateral", self._lateral))
@@ -197,7 +210,10 @@ class Column:
 
 
 def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:
-    """B with B Bᵀ = Σ: the Cholesky factor (autoregressive) or the symmetric square root (ZCA)."""
+    """B with B Bᵀ = Σ: the Cholesky factor (autoregressive) or the symmetric square root (ZCA);
+    for the surround, W = 0 (no inhibition until learned)."""
+    if flow == "surround":
+        return np.zeros_like(covariance)
     if flow == "autoregressive":
         return np.linalg.cholesky(covariance)
     values, vectors = np.linalg.eigh(covariance)

@@ -57,10 +57,17 @@ def update_flow(column, scale: float):
     output u_j of its presynaptic unit: ΔB = α (tril((x − m) uᵀ) − B) for the autoregressive
     flow (B stays lower-triangular) and ΔB = α (sym((x − m) uᵀ) − B) for the symmetric one. At
     the fixed point E[(x − m) uᵀ] = Σ B⁻ᵀ equals B, so B Bᵀ = Σ and u is white. B's diagonal
-    (the self-inhibition β) is kept ≥ √min_variance, which keeps B invertible.
+    (the self-inhibition β) is kept ≥ √min_variance, which keeps B invertible. For the
+    centre-surround predictor u = x − m − W x: ΔW = α u xᵀ on neighbour synapses (anti-Hebbian
+    in effect, as the synapses inhibit), the LMS rule whose fixed point is Wiener–Hopf.
     """
-    centred = column._estimate.variables["mu"].get_value() - column.offset
     output = column._error.variables["eps"].get_value()
+    if column.flow == "surround":
+        # ΔW = α (u xᵀ) on the neighbour synapses: LMS towards E[u_i x_j] = 0 (Wiener–Hopf)
+        column.flow_matrix += scale * column.flow_learning_rate * np.outer(
+            output, column._estimate.variables["mu"].get_value()) * column.surround_mask
+        return
+    centred = column._estimate.variables["mu"].get_value() - column.offset
     hebbian = np.outer(centred, output)
     target = np.tril(hebbian) if column.flow == "autoregressive" else (hebbian + hebbian.T) / 2
     B = column.flow_matrix

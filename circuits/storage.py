@@ -29,7 +29,8 @@ def save(circuit, path):
                         "learn_covariance": column.learn_covariance,
                         "covariance_learning_rate": column.covariance_learning_rate,
                         "min_variance": column.min_variance, "flow": column.flow,
-                        "learn_flow": column.learn_flow, "flow_learning_rate": column.flow_learning_rate})
+                        "learn_flow": column.learn_flow, "flow_learning_rate": column.flow_learning_rate,
+                        "flow_radius": column.flow_radius})
         arrays[f"column/{column.name}/covariance"] = column.covariance
         if column.flow:
             arrays[f"column/{column.name}/flow_matrix"] = column.flow_matrix
@@ -96,7 +97,8 @@ def load(path):
                            min_variance=column["min_variance"])
             if column["flow"]:
                 options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
-                               inhibition_learning_rate=column["flow_learning_rate"])
+                               inhibition_learning_rate=column["flow_learning_rate"],
+                               inhibition_radius=column["flow_radius"])
             add = circuit.sensory if column["sensory"] else circuit.column
             added = add(column["name"], column["size"], **options)
             if column["flow"]:

@@ -68,5 +68,5 @@ def test_whitening_column_errors():
         c.connect(z, x, weights=np.ones((2, 1)))
     with pytest.raises(ValueError, match="whitening column"):
         c.attend(x, 2.0)
-    with pytest.raises(ValueError, match="no lateral_inhibition flow"):
+    with pytest.raises(ValueError, match="has no lateral_inhibition flow"):
         c.log_density(z)

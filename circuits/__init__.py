@@ -8,11 +8,13 @@ Public surface::
     Recording          trajectories returned by Circuit.run
     SimulationDiverged raised when a run blows up
     exact_posterior    closed-form posterior of a linear Gaussian circuit
+    datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
 """
 from .circuit import Circuit, SimulationDiverged
+from . import datasets
 from .gaussian import exact_posterior
 from .column import Column
 from .projection import Projection
 from .recording import Recording
 
-__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged", "exact_posterior"]
+__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged", "datasets", "exact_posterior"]

@@ -114,7 +114,8 @@ class Circuit:
     # -- building ------------------------------------------------------------------------------
     def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                 covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
-                learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4) -> Column:
+                learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4,
+                inhibition_grid=None) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
@@ -127,15 +128,20 @@ class Circuit:
         or symmetric (ZCA); ``learn_inhibition`` learns B locally at ``inhibition_learning_rate``.
         ``"surround"``: centre-surround predictive coding (Srinivasan, Laughlin & Dubs 1982),
         u = x − m − W x with W between neighbours within ``inhibition_radius`` (starts at 0;
-        learned by LMS). A whitening column cannot be predicted by other columns;
+        learned by LMS); neighbours along the units, or on an image of
+        ``inhibition_grid = (height, width)`` pixels (Euclidean distance). A whitening column cannot be predicted by other columns;
         :meth:`log_density` gives log p(x) = log N(u; 0, I) − log |det B| for the flows.
         """
         if lateral_inhibition not in (None, "autoregressive", "symmetric", "surround"):
             raise ValueError(f"lateral_inhibition must be None, 'autoregressive', 'symmetric' or "
                              f"'surround', got {lateral_inhibition!r}")
-        if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, np.integer)) \
-                or inhibition_radius < 1:
-            raise ValueError(f"inhibition_radius must be a positive integer, got {inhibition_radius!r}")
+        if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, float, np.number)) \
+                or not inhibition_radius >= 1:
+            raise ValueError(f"inhibition_radius must be a number ≥ 1, got {inhibition_radius!r}")
+        if inhibition_grid is not None and (len(inhibition_grid) != 2 or
+                                            int(np.prod(inhibition_grid)) != size):
+            raise ValueError(f"inhibition_grid must be (height, width) with height × width = size "
+                             f"= {size}, got {inhibition_grid!r}")
         if learn_inhibition and lateral_inhibition is None:
             raise ValueError("learn_inhibition=True needs lateral_inhibition='autoregressive' or 'symmetric'")
         if lateral_inhibition and learn_covariance:
@@ -143,7 +149,8 @@ class Circuit:
                              "learn_covariance (Σ through interneurons), not both")
         return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
                                 covariance_learning_rate, min_variance, lateral_inhibition,
-                                learn_inhibition, inhibition_learning_rate, int(inhibition_radius))
+                                learn_inhibition, inhibition_learning_rate, float(inhibition_radius),
+                                None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid))
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
@@ -159,7 +166,7 @@ class Circuit:
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
                     covariance_learning_rate, min_variance, flow=None, learn_flow=False,
-                    flow_learning_rate=0.0, flow_radius=4):
+                    flow_learning_rate=0.0, flow_radius=4, flow_grid=None):
         self._check_not_built("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -182,7 +189,7 @@ class Circuit:
                         _positive_number(covariance_learning_rate, "covariance_learning_rate", allow_zero=True),
                         _positive_number(min_variance, "min_variance"), flow, bool(learn_flow),
                         _positive_number(flow_learning_rate, "inhibition_learning_rate", allow_zero=True),
-                        flow_radius)
+                        flow_radius, flow_grid)
         self.columns[name] = column
         return column
 

@@ -42,7 +42,8 @@ class Column:
         neurons settle at u = B⁻¹(x − m) with B lower-triangular (Cholesky, autoregressive
         order: u_i = (x_i − α_i(x_<i))/β_i) or symmetric (ZCA), Σ = B Bᵀ. As a centre-surround
         predictor (Srinivasan, Laughlin & Dubs 1982), u = x − m − W x with W non-zero only
-        between neighbours within ``flow_radius`` (``flow_matrix`` is then W).
+        between neighbours within ``flow_radius`` (``flow_matrix`` is then W), neighbours along
+        the column's units or, with ``flow_grid = (height, width)``, on an image grid.
     learn_flow, flow_learning_rate : bool, float
         Learn B with a local rule (see :mod:`circuits.learning`) at rate α.
     upward, downward : list of Projection
@@ -51,7 +52,7 @@ class Column:
 
     def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
-                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4):
+                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4, flow_grid=None):
         self._circuit = circuit
         self.name = name
         self.size = size
@@ -65,6 +66,8 @@ class Column:
         self.learn_flow = learn_flow
         self.flow_learning_rate = flow_learning_rate
         self.flow_radius = flow_radius
+        self.flow_grid = flow_grid
+        self.surround_mask = _surround_mask(size, flow_radius, flow_grid) if flow == "surround" else None
         self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B or W (live)
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
@@ -168,12 +171,6 @@ class Column:
         if self._lateral is not None:
             self._lateral[:] = self.attended_covariance() - np.diag(np.diag(self.attended_covariance()))
 
-    @property
-    def surround_mask(self) -> np.ndarray:
-        """Where a surround W may be non-zero: neighbours 0 < |i − j| ≤ flow_radius."""
-        distance = np.abs(np.subtract.outer(np.arange(self.size), np.arange(self.size)))
-        return (distance > 0) & (distance <= self.flow_radius)
-
     def _reset_state(self):
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
         interneurons to zero: what happens between the items of a sequence."""
@@ -218,3 +215,15 @@ def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:
         return np.linalg.cholesky(covariance)
     values, vectors = np.linalg.eigh(covariance)
     return (vectors * np.sqrt(values)) @ vectors.T
+
+
+def _surround_mask(size: int, radius: float, grid) -> np.ndarray:
+    """Where a surround W may be non-zero: units at distance 0 < d ≤ radius, along the units
+    (d = |i − j|) or on a (height, width) grid (Euclidean distance between pixels)."""
+    if grid is None:
+        coordinates = np.arange(size)[:, None].astype(float)
+    else:
+        rows, columns = np.divmod(np.arange(size), grid[1])
+        coordinates = np.stack([rows, columns], axis=1).astype(float)
+    distance = np.sqrt(((coordinates[:, None, :] - coordinates[None, :, :]) ** 2).sum(-1))
+    return (distance > 0) & (distance <= radius)

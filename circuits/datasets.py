@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "natural_image_patches"]
+__all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "grey_image",
+           "natural_image_patches"]
 
 #: scikit-image's bundled photographs of natural scenes (converted to grey).
 NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
@@ -67,22 +68,26 @@ def oriented_edges(n: int, size=8, blur=0.7, seed=None) -> np.ndarray:
     return np.tanh(distance / (2 * blur)).reshape(n, size * size)
 
 
-def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None) -> np.ndarray:
-    """n random size × size patches of scikit-image's natural photographs, in grey, each patch
-    with its mean removed and the whole set scaled to unit variance; shape (n, size²).
-
-    Needs scikit-image (``pip install predictive-circuits[images]``).
-    """
+def grey_image(name="camera") -> np.ndarray:
+    """One of scikit-image's bundled photographs in grey, values in [0, 1] (needs scikit-image)."""
     try:
         from skimage import color, data
     except ImportError:
-        raise ImportError("natural_image_patches needs scikit-image: pip install "
+        raise ImportError("natural images need scikit-image: pip install "
                           "'predictive-circuits[images]' (or pip install scikit-image)") from None
+    image = getattr(data, name)().astype(float) / 255.0
+    return color.rgb2gray(image) if image.ndim == 3 else image
+
+
+def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None, remove_mean=True) -> np.ndarray:
+    """n random size × size patches of scikit-image's natural photographs, in grey, each patch
+    with its mean removed (unless ``remove_mean=False``: then the set's mean is removed) and the
+    whole set scaled to unit variance; shape (n, size²).
+
+    Needs scikit-image (``pip install predictive-circuits[images]``).
+    """
     rng = _rng(seed)
-    greys = []
-    for name in images:
-        image = getattr(data, name)().astype(float)
-        greys.append(color.rgb2gray(image / 255.0) if image.ndim == 3 else image / 255.0)
+    greys = [grey_image(name) for name in images]
     patches = np.empty((n, size * size))
     choice = rng.integers(len(greys), size=n)
     for k, which in enumerate(choice):
@@ -90,5 +95,5 @@ def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None) -> n
         top = rng.integers(grey.shape[0] - size + 1)
         left = rng.integers(grey.shape[1] - size + 1)
         patches[k] = grey[top:top + size, left:left + size].ravel()
-    patches -= patches.mean(axis=1, keepdims=True)
+    patches -= patches.mean(axis=1, keepdims=True) if remove_mean else patches.mean()
     return patches / patches.std()

@@ -30,7 +30,7 @@ def save(circuit, path):
                         "covariance_learning_rate": column.covariance_learning_rate,
                         "min_variance": column.min_variance, "flow": column.flow,
                         "learn_flow": column.learn_flow, "flow_learning_rate": column.flow_learning_rate,
-                        "flow_radius": column.flow_radius})
+                        "flow_radius": column.flow_radius, "flow_grid": column.flow_grid})
         arrays[f"column/{column.name}/covariance"] = column.covariance
         if column.flow:
             arrays[f"column/{column.name}/flow_matrix"] = column.flow_matrix
@@ -98,7 +98,8 @@ def load(path):
             if column["flow"]:
                 options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
                                inhibition_learning_rate=column["flow_learning_rate"],
-                               inhibition_radius=column["flow_radius"])
+                               inhibition_radius=column["flow_radius"],
+                               inhibition_grid=column["flow_grid"])
             add = circuit.sensory if column["sensory"] else circuit.column
             added = add(column["name"], column["size"], **options)
             if column["flow"]:

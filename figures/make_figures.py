@@ -7,7 +7,8 @@
 - the linear Gaussian hierarchy settling on the exact posterior: ``pcsim run linear-gaussian``;
 - Bogacz (2017) Fig. 7–8 (an interneuron learns Σ over trials): ``pcsim run bogacz-variance``;
 - Hebbian learning of a linear generative model: ``pcsim run learn-linear``;
-- attention as precision, shifting between two cues: ``pcsim run attention``.
+- attention as precision, shifting between two cues: ``pcsim run attention``;
+- Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``.
 """
 from pathlib import Path
 
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 def main(directory=HERE):
     written = []
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention"):
+                 "attention", "whitening"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

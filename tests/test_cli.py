@@ -73,3 +73,13 @@ def test_run_attention(tmp_path):
     assert abs(summary["estimate_attending_a"] - summary["expected_attending_a"]) < 1e-6
     assert abs(summary["estimate_attending_b"] - summary["expected_attending_b"]) < 1e-6
     assert (tmp_path / "attention.png").exists()
+
+
+def test_run_whitening_briefly(tmp_path):
+    """600 patches: the learned surround already whitens (flatness rises) and noise weakens it."""
+    assert main(["run", "whitening", "--out", str(tmp_path), "--duration", "3000"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["patches"] == 600
+    assert summary["spectral_flatness_whitened"] > 5 * summary["spectral_flatness_image"]
+    assert summary["nearest_weight"]["0.05"] > summary["nearest_weight"]["0.5"] > 0
+    assert (tmp_path / "whitening.png").exists()

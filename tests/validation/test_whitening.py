@@ -70,3 +70,23 @@ def test_whitening_column_errors():
         c.attend(x, 2.0)
     with pytest.raises(ValueError, match="has no lateral_inhibition flow"):
         c.log_density(z)
+
+
+def test_flow_columns_save_and_load(tmp_path, rng):
+    c = Circuit()
+    c.sensory("x", 3, covariance=random_covariance(rng, 3), lateral_inhibition="autoregressive",
+              learn_inhibition=True, inhibition_learning_rate=0.05)
+    c.sensory("s", 6, lateral_inhibition="surround", inhibition_radius=1.5, inhibition_grid=(2, 3),
+              learn_inhibition=True, inhibition_learning_rate=0.05)
+    c.run_sequence({"x": rng.normal(size=(20, 3)), "s": rng.normal(size=(20, 6))}, item_duration=5 * ms)
+    c.save(tmp_path / "flows.npz")
+    loaded = Circuit.load(tmp_path / "flows.npz")
+    for name in ("x", "s"):
+        np.testing.assert_array_equal(loaded.columns[name].flow_matrix, c.columns[name].flow_matrix)
+    np.testing.assert_array_equal(loaded.columns["s"].surround_mask, c.columns["s"].surround_mask)
+    stimulus = {"x": rng.normal(size=3), "s": rng.normal(size=6)}
+    c.reset()
+    a = c.run(10 * ms, stimulus=stimulus, learn=False)
+    b = loaded.run(10 * ms, stimulus=stimulus, learn=False)
+    np.testing.assert_array_equal(a.error["s"], b.error["s"])
+    np.testing.assert_array_equal(a.error["x"], b.error["x"])

@@ -438,7 +438,7 @@ class Circuit:
             else:
                 column._apply_attention()
         steps = int(round(float(duration / self.dt)))
-        sampler = _Sampler(self, every, steps) if every else None
+        sampler = _Recorder(self, every, steps) if every else None
         extra = list(extra) + ([sampler.operation] if sampler else [])
         if self._learning_op is not None:
             self._learning_op.active = continuous
@@ -659,7 +659,7 @@ def _record_every(record, named: dict) -> int:
                      f"got {record!r}")
 
 
-class _Sampler:
+class _Recorder:
     """Records t, μ and ε every k-th step into preallocated arrays, at the point of the step
     where the sensory clamp has run and the couplings have not (the state at the start of the
     step). One Python call per step: Brian2's StateMonitors, which resize their arrays at every

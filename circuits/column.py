@@ -45,7 +45,9 @@ class Column:
         between neighbours within ``flow_radius`` (``flow_matrix`` is then W), neighbours along
         the column's units or, with ``flow_grid = (height, width)``, on an image grid.
     learn_flow, flow_learning_rate : bool, float
-        Learn B with a local rule (see :mod:`circuits.learning`) at rate α.
+        Learn B (or W) with a local rule (see :mod:`circuits.learning`) at rate α.
+    attention : ndarray (size,) or TimedArray
+        The precision gain γ set by :meth:`Circuit.attend` (ones: no attention).
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
     """

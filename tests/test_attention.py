@@ -5,6 +5,7 @@ import pytest
 from brian2 import TimedArray, ms
 
 from circuits import Circuit
+from circuits.simulations import attention
 from tests.conftest import DT, build_circuit, edge, random_covariance
 from tests.reference import Level, Model, simulate
 
@@ -12,14 +13,11 @@ PRIOR_MEAN, PRIOR_VARIANCE, A, B = 0.0, 4.0, 1.0, -1.0
 
 
 def cue_combination():
-    """One latent z (prior N(0, 4)) seen through two channels a = 1 and b = −1 (Σ = 1, W = 1)."""
-    c = Circuit()
-    c.sensory("a", 1, covariance=1.0)
-    c.sensory("b", 1, covariance=1.0)
-    c.column("z", 1, covariance=PRIOR_VARIANCE, prior_mean=PRIOR_MEAN)
-    c.connect("z", "a", weights=[[1.0]])
-    c.connect("z", "b", weights=[[1.0]])
-    return c
+    """One latent z (prior N(0, 4)) seen through two channels a = 1 and b = −1 (Σ = 1, W = 1):
+    the circuit of ``pcsim run attention``."""
+    circuit = attention.build()
+    assert (attention.PRIOR_MEAN, attention.PRIOR_VARIANCE) == (PRIOR_MEAN, PRIOR_VARIANCE)
+    return circuit
 
 
 def precision_weighted_mean(gain_a, gain_b):

@@ -27,14 +27,20 @@ def weighted_mean(gain_a, gain_b):
     return (PRIOR_MEAN / PRIOR_VARIANCE + gain_a * A + gain_b * B) / (1 / PRIOR_VARIANCE + gain_a + gain_b)
 
 
-def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    """``seed`` is recorded but unused: this simulation is deterministic."""
+def build() -> Circuit:
+    """The cue-combination circuit: latent z (prior N(0, 4)) over channels a and b (Σ = 1, W = 1)."""
     circuit = Circuit()
     circuit.sensory("a", 1, covariance=1.0)
     circuit.sensory("b", 1, covariance=1.0)
     circuit.column("z", 1, covariance=PRIOR_VARIANCE, prior_mean=PRIOR_MEAN)
     circuit.connect("z", "a", weights=[[1.0]])
     circuit.connect("z", "b", weights=[[1.0]])
+    return circuit
+
+
+def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
+    """``seed`` is recorded but unused: this simulation is deterministic."""
+    circuit = build()
     half = duration / 2
     circuit.attend("a", TimedArray(np.array([[ATTENDED], [IGNORED]]), dt=half))
     circuit.attend("b", TimedArray(np.array([[IGNORED], [ATTENDED]]), dt=half))

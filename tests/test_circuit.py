@@ -110,3 +110,15 @@ def test_record_every_kth_step_matches_full_recording():
     import pytest
     with pytest.raises(ValueError, match="record must be one of"):
         c.run(1 * ms, record="sometimes")
+
+
+def test_progress_report_reaches_completion():
+    """Brian2's report= callback is passed through (also by run_sequence) for long runs."""
+    c, *_ = issue_circuit()
+    calls = []
+    c.run(20 * ms, stimulus=[0.5, -1.0, 0.2], report=lambda elapsed, done, start, duration: calls.append(done))
+    assert calls and calls[0] == 0 and calls[-1] == 1
+    calls.clear()
+    c.run_sequence(np.ones((4, 3)), item_duration=5 * ms,
+                   report=lambda elapsed, done, start, duration: calls.append(done))
+    assert calls[-1] == 1

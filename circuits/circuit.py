@@ -16,7 +16,7 @@ from .learning import apply_learning, continuous_learning
 from .projection import BACKENDS, FEEDBACK, Projection, build_dense_couplings, build_synapses
 from .recording import Recording
 from .stimulus import run_stimuli, sequence_stimuli
-from .validation import as_covariance, as_matrix, as_time, as_vector, check_name
+from .validation import as_covariance, as_matrix, as_time, as_timed_array, as_vector, check_name
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -605,12 +605,9 @@ class Circuit:
             raise ValueError(f"attend: column {column.name!r} learns its covariance through "
                              f"interneurons or is a whitening column; attention needs a plain Σ")
         if isinstance(gain, TimedArray):
-            values = np.asarray(gain.values)
-            if not gain.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != column.size:
-                raise ValueError(f"attend: a TimedArray gain must be dimensionless with values of "
-                                 f"shape (K, {column.size}), got {values.shape}")
-            if not np.all(np.isfinite(values)) or np.any(values <= 0):
-                raise ValueError("attend: gain must be positive and finite")
+            as_timed_array(gain, column.size, "attend: gain")
+            if np.any(np.asarray(gain.values) <= 0):
+                raise ValueError("attend: gain must be positive (a precision gain)")
             if column.inhibition == "lateral":
                 raise ValueError(f"attend: column {column.name!r} has a non-diagonal covariance; "
                                  f"change its gain between runs (a scalar or vector gain), not "
@@ -735,10 +732,9 @@ class _ItemBoundaries:
 
     def end_item(self):
         columns = self.circuit.columns.values()
-        estimates = {c.name: c._estimate.variables["mu"].get_value().copy() for c in columns}
-        self.estimates.append(estimates)
+        self.estimates.append({c.name: c._estimate.variables["mu"].get_value().copy() for c in columns})
         self.errors.append({c.name: c._error.variables["eps"].get_value().copy() for c in columns})
-        self.energies.append(sum(free_energy_by_level(columns, estimates, self.circuit._current_gains()).values()))
+        self.energies.append(self.circuit.free_energy())
         for name, history in self.covariances.items():
             history.append(self.circuit.columns[name].covariance.copy())
         if self.learn:

@@ -154,14 +154,15 @@ class Column:
         return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
 
     def _set_initial_state(self, tau_estimate, tau_error):
-        """Estimates at the prior mean (sensory: 0 until the stimulus arrives), errors zero."""
-        self._estimate.mu = 0.0 if self.sensory else self.prior_mean
-        self._error.eps = 0.0
-        if not self.sensory:
+        """The state of :meth:`_reset_state`, sensory estimates at 0 until the stimulus arrives,
+        and the time constants."""
+        self._reset_state()
+        if self.sensory:
+            self._estimate.mu = 0.0
+        else:
             self._estimate.tau_estimate = tau_estimate
         self._error.tau_error = tau_error
         if self._interneuron is not None:
-            self._interneuron.activity = 0.0
             self._interneuron.tau_error = tau_error
 
     def _apply_attention(self):
@@ -171,7 +172,8 @@ class Column:
             return
         self._error.variables["gain"].get_value()[:] = self.attention
         if self._lateral is not None:
-            self._lateral[:] = self.attended_covariance() - np.diag(np.diag(self.attended_covariance()))
+            attended = self.attended_covariance()
+            self._lateral[:] = attended - np.diag(np.diag(attended))
 
     def _reset_state(self):
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from brian2 import TimedArray
 
-from .validation import as_array, as_vector, check_finite
+from .validation import as_array, as_timed_array, as_vector
 
 __all__ = ["run_stimuli", "sequence_stimuli"]
 
@@ -51,12 +51,7 @@ def run_stimuli(columns, stimulus, steps: int, dt) -> dict:
 def _run_stimulus(stimulus, column, steps, dt):
     label = f"stimulus for {column.name!r}"
     if isinstance(stimulus, TimedArray):
-        values = np.asarray(stimulus.values)
-        if not stimulus.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != column.size:
-            raise ValueError(f"{label}: a TimedArray must be dimensionless with values of "
-                             f"shape (K, {column.size}), got {values.shape}")
-        check_finite(values, label)
-        return stimulus
+        return as_timed_array(stimulus, column.size, label)
     values = as_array(stimulus, label)
     if values.ndim <= 1:
         return as_vector(values, column.size, label)

@@ -5,7 +5,7 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
 
-__all__ = ["as_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name", "check_finite"]
+__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name", "check_finite"]
 
 
 def as_time(value, parameter: str) -> Quantity:
@@ -92,3 +92,13 @@ def as_covariance(value, size: int, parameter: str = "covariance") -> np.ndarray
         raise ValueError(f"{parameter} must be positive definite; its smallest eigenvalue is "
                          f"{smallest:.3g}; add a multiple of the identity or use a valid covariance") from None
     return np.array(array)
+
+
+def as_timed_array(timed, size: int, parameter: str):
+    """A dimensionless Brian2 TimedArray with finite values of shape (K, size)."""
+    values = np.asarray(timed.values)
+    if not timed.dim.is_dimensionless or values.ndim != 2 or values.shape[1] != size:
+        raise ValueError(f"{parameter}: a TimedArray must be dimensionless with values of "
+                         f"shape (K, {size}), got {values.shape}")
+    check_finite(values, parameter)
+    return timed

@@ -12,6 +12,7 @@ from populations import get_activation
 
 from .column import Column
 from .energy import free_energy_by_level
+from .generalized import temporal_covariance
 from .learning import apply_learning, continuous_learning
 from .projection import BACKENDS, FEEDBACK, Projection, build_dense_couplings, build_synapses
 from .recording import Recording
@@ -115,7 +116,7 @@ class Circuit:
     def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                 covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
                 learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4,
-                inhibition_grid=None) -> Column:
+                inhibition_grid=None, order=1, smoothness=None) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
@@ -131,6 +132,10 @@ class Circuit:
         learned by LMS); neighbours along the units, or on an image of
         ``inhibition_grid = (height, width)`` pixels (Euclidean distance). A whitening column cannot be predicted by other columns;
         :meth:`log_density` gives log p(x) = log N(u; 0, I) − log |det B| for the flows.
+        ``order`` n > 1: the stimulus arrives in generalized coordinates x̃ = (x, x′, …), a
+        vector of n × size (order-major; :func:`circuits.generalized.embed` makes one from a
+        sampled signal), with covariance S(s) ⊗ Σ_0 for fluctuations of ``smoothness`` s
+        (seconds; see :mod:`circuits.generalized`).
         """
         if lateral_inhibition not in (None, "autoregressive", "symmetric", "surround"):
             raise ValueError(f"lateral_inhibition must be None, 'autoregressive', 'symmetric' or "
@@ -150,23 +155,35 @@ class Circuit:
         return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
                                 covariance_learning_rate, min_variance, lateral_inhibition,
                                 learn_inhibition, inhibition_learning_rate, float(inhibition_radius),
-                                None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid))
+                                None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid),
+                                order=order, smoothness=smoothness)
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
-               covariance_learning_rate=0.01, min_variance=1e-3) -> Column:
+               covariance_learning_rate=0.01, min_variance=1e-3, order=1, smoothness=None,
+               dynamics=None, flat_prior=False) -> Column:
         """Add a latent column of ``size`` estimate/error neuron pairs.
 
         ``covariance`` Σ: scalar, vector (diagonal) or matrix. ``prior_mean`` m (scalar or
         vector): the prior mean of a top column, where its estimates start; for a column with
         upper columns it adds to the prediction like a bias. ``learn_covariance``,
         ``covariance_learning_rate``, ``min_variance``: as for :meth:`sensory`.
+
+        Dynamic predictive coding (:mod:`circuits.generalized`): ``order`` n > 1 gives the
+        column n × size estimate neurons μ̃ = (μ, μ′, …) that descend F in a moving frame,
+        dμ̃/dt = D μ̃ − ∂F/∂μ̃ / τ_μ, with covariance S(s) ⊗ Σ for ``smoothness`` s (seconds).
+        ``dynamics`` A (size × size, order ≥ 2): a hidden-state column whose prior is the flow
+        x′ = A x with noise covariance Σ (its errors compare μ̃ ′ with A μ̃ below the top order;
+        it cannot be predicted by other columns). ``flat_prior``: no prior and no error of its
+        own (a top column driven by the errors below alone, as in plain gradient tracking).
         """
         return self._add_column(name, size, covariance, prior_mean, False, learn_covariance,
-                                covariance_learning_rate, min_variance)
+                                covariance_learning_rate, min_variance, order=order,
+                                smoothness=smoothness, dynamics=dynamics, flat_prior=flat_prior)
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
                     covariance_learning_rate, min_variance, flow=None, learn_flow=False,
-                    flow_learning_rate=0.0, flow_radius=4, flow_grid=None):
+                    flow_learning_rate=0.0, flow_radius=4, flow_grid=None, order=1, smoothness=None,
+                    dynamics=None, flat_prior=False):
         self._check_not_built("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -174,7 +191,13 @@ class Circuit:
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
         covariance = as_covariance(covariance, int(size))
-        largest = np.linalg.eigvalsh(covariance).max()
+        order, smoothness, dynamics = _generalized_options(order, smoothness, dynamics, int(size),
+                                                           learn_covariance or flow, prior_mean)
+        if flat_prior and (dynamics is not None or learn_covariance):
+            raise ValueError("flat_prior=True: a flat prior has no covariance or dynamics to use; "
+                             "drop dynamics / learn_covariance")
+        largest = np.linalg.eigvalsh(covariance).max() * (
+            1.0 if order == 1 else np.linalg.eigvalsh(temporal_covariance(order, smoothness)).max())
         if float(self.dt / self.tau_error) * largest >= 1:
             raise ValueError(f"covariance: its largest eigenvalue {largest:.3g} makes the error "
                              f"neurons' self-inhibition too fast for dt = {self.dt} and tau_error = "
@@ -189,7 +212,8 @@ class Circuit:
                         _positive_number(covariance_learning_rate, "covariance_learning_rate", allow_zero=True),
                         _positive_number(min_variance, "min_variance"), flow, bool(learn_flow),
                         _positive_number(flow_learning_rate, "inhibition_learning_rate", allow_zero=True),
-                        flow_radius, flow_grid)
+                        flow_radius, flow_grid, order=order, smoothness=smoothness, dynamics=dynamics,
+                        flat_prior=bool(flat_prior))
         self.columns[name] = column
         return column
 
@@ -238,11 +262,23 @@ class Circuit:
             raise ValueError(f"connect: {lower.name!r} is a whitening column (lateral_inhibition="
                              f"{lower.flow!r}): its error neurons carry u = B⁻¹(x − m), not "
                              f"Σ⁻¹(x − prediction), so it cannot be predicted")
+        if lower.dynamics is not None or lower.flat_prior:
+            kind = "a flat prior" if lower.flat_prior else "dynamics"
+            raise ValueError(f"connect: {lower.name!r} has {kind} and must be a top column (it "
+                             f"cannot be predicted)")
+        if upper.order != lower.order:
+            raise ValueError(f"connect: {upper.name!r} has order {upper.order} and {lower.name!r} order "
+                             f"{lower.order}; columns in generalized coordinates connect at the same order")
+        activation = get_activation(activation)
+        if lower.generalized and (not activation.is_identity or plastic or learn_bias or feedback != "tied"):
+            raise ValueError("connect: projections between columns in generalized coordinates must be "
+                             "linear (activation='linear'), tied and not plastic (each order is "
+                             "predicted by I ⊗ W)")
         if self._reaches(lower, upper):
             raise ValueError(f"connect: {lower.name!r} already predicts {upper.name!r} (directly or "
                              f"through other columns); the hierarchy must not contain cycles")
-        weights = as_matrix(weights, (lower.size, upper.size), "weights")
-        bias = as_vector(bias, lower.size, "bias")
+        weights = as_matrix(weights, (lower.state_size, upper.state_size), "weights")
+        bias = as_vector(bias, lower.state_size, "bias")
         backend = self.backend if backend is None else backend
         if backend not in BACKENDS:
             raise ValueError(f"backend must be None or one of {BACKENDS}, got {backend!r}")
@@ -259,7 +295,7 @@ class Circuit:
             feedback_weights = self._rng.normal(scale=scale, size=(upper.size, lower.size))
         else:
             feedback_weights = as_matrix(feedback_weights, (upper.size, lower.size), "feedback_weights")
-        projection = Projection(upper, lower, weights, get_activation(activation), bias, backend,
+        projection = Projection(upper, lower, weights, activation, bias, backend,
                                 plastic=bool(plastic),
                                 learning_rate=_positive_number(learning_rate, "learning_rate", allow_zero=True),
                                 weight_decay=_positive_number(weight_decay, "weight_decay", allow_zero=True),
@@ -531,7 +567,7 @@ class Circuit:
         else:
             t = np.zeros(0) * second
             estimate = {n: np.zeros((0, c.size)) for n, c in self.columns.items()}
-            error = {n: np.zeros((0, c.size)) for n, c in self.columns.items()}
+            error = {n: np.zeros((0, c.error_size)) for n, c in self.columns.items()}
         gains = {name: column.attention for name, column in self.columns.items()
                  if isinstance(column.attention, np.ndarray)}
         if sampler is not None:
@@ -605,7 +641,7 @@ class Circuit:
             raise ValueError(f"attend: column {column.name!r} learns its covariance through "
                              f"interneurons or is a whitening column; attention needs a plain Σ")
         if isinstance(gain, TimedArray):
-            as_timed_array(gain, column.size, "attend: gain")
+            as_timed_array(gain, column.error_size, "attend: gain")
             if np.any(np.asarray(gain.values) <= 0):
                 raise ValueError("attend: gain must be positive (a precision gain)")
             if column.inhibition == "lateral":
@@ -614,7 +650,7 @@ class Circuit:
                                  f"with a TimedArray")
             column.attention = gain
             return
-        gain = as_vector(gain, column.size, "gain")
+        gain = as_vector(gain, column.error_size, "gain")
         if np.any(gain <= 0):
             raise ValueError(f"attend: gain must be positive (a precision gain), got {gain}")
         column.attention = gain
@@ -644,6 +680,30 @@ class Circuit:
                 f"columns={list(self.columns)}, projections={len(self.projections)})")
 
 
+def _generalized_options(order, smoothness, dynamics, size, learns_lateral, prior_mean):
+    """Checked (order, smoothness, dynamics) of a column."""
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise ValueError(f"order must be an integer ≥ 1 (1: no generalized coordinates), got {order!r}")
+    if order == 1:
+        if dynamics is not None:
+            raise ValueError("dynamics needs order ≥ 2: the flow A compares the estimate's motion "
+                             "μ′ with A μ (e.g. order=3, smoothness=0.5)")
+        return 1, None, None
+    if smoothness is None:
+        raise ValueError(f"order = {order} needs smoothness s (seconds): the width of the "
+                         f"fluctuations' autocorrelation, e.g. smoothness=0.5")
+    smoothness = _positive_number(smoothness, "smoothness")
+    if learns_lateral:
+        raise ValueError("generalized coordinates (order > 1) cannot be combined with "
+                         "learn_covariance or lateral_inhibition")
+    if dynamics is not None:
+        dynamics = as_matrix(dynamics, (size, size), "dynamics")
+        if np.any(np.asarray(prior_mean) != 0):
+            raise ValueError("a column with dynamics has no prior mean (its prior is the flow); "
+                             "leave prior_mean at 0")
+    return int(order), smoothness, dynamics
+
+
 def _record_every(record, named: dict) -> int:
     """0 (no per-step recording), 1 (every step) or k (every k-th step) from a ``record`` value."""
     if isinstance(record, (bool, str)) or record is None:
@@ -670,12 +730,12 @@ class _Recorder:
         columns = list(circuit.columns.values())
         self.names = [c.name for c in columns]
         self.estimates = [np.empty((rows, c.size)) for c in columns]
-        self.errors = [np.empty((rows, c.size)) for c in columns]
+        self.errors = [np.empty((rows, c.error_size)) for c in columns]
         self.pairs = [pair for c, estimates, errors in zip(columns, self.estimates, self.errors)
                       for pair in ((c._estimate.variables["mu"].get_value(), estimates),
                                    (c._error.variables["eps"].get_value(), errors))]
         # attention that changes during the run is recorded too, for the free energy
-        self.gain_rows = {c.name: np.empty((rows, c.size)) for c in columns
+        self.gain_rows = {c.name: np.empty((rows, c.error_size)) for c in columns
                           if not isinstance(c.attention, np.ndarray)}
         self.pairs += [(circuit.columns[name]._error.variables["gain"].get_value(), buffer)
                        for name, buffer in self.gain_rows.items()]

@@ -6,6 +6,7 @@ from brian2 import NeuronGroup
 
 from populations import error_equations, estimate_equations, interneuron_equations, sensory_equations
 
+from .generalized import shift_operator, temporal_covariance
 from .projection import Coupling
 
 __all__ = ["Column"]
@@ -22,13 +23,35 @@ class Column:
     ----------
     name : str
     size : int
-        Number of estimate neurons (= number of error neurons).
-    covariance : ndarray, shape (size, size)
-        Σ, symmetric positive definite (the live array: it changes when Σ is learned). Its
-        diagonal is the error neurons' self-inhibition, its off-diagonal part their lateral
-        connections (or, when learned, the synapses onto the interneurons).
+        Number of estimate neurons: order × state_size.
+    state_size : int
+        Number of hidden-state (or input) dimensions; equals ``size`` for order 1.
+    error_size : int
+        Number of error neurons: ``size``, or (order − 1) × state_size with ``dynamics``.
+    order : int
+        Embedding order n in generalized coordinates (1: plain estimates; see
+        :mod:`circuits.generalized`). Neurons are stacked order-major: μ̃ = (μ, μ′, …).
+    smoothness : float or None
+        s (seconds) of the generalized fluctuations, when order > 1.
+    dynamics : ndarray (state_size, state_size) or None
+        A of the hidden-state flow x′ = A x (latent columns of order ≥ 2): the column's errors
+        compare D μ̃ with (I ⊗ A) μ̃ instead of μ̃ with a prediction from above.
+    flat_prior : bool
+        No prior (an improper flat one): the column has no error of its own; its estimates are
+        driven by the errors of the columns it predicts alone (top columns only).
+    state_covariance : ndarray, shape (state_size, state_size)
+        Σ as given (the same live array as ``covariance`` for order 1).
+    covariance : ndarray, shape (error_size, error_size)
+        Σ̃ of the error neurons, symmetric positive definite: Σ for order 1 (the live array: it
+        changes when Σ is learned), S(s) ⊗ Σ in generalized coordinates. Its diagonal is the
+        error neurons' self-inhibition, its off-diagonal part their lateral connections (or,
+        when learned, the synapses onto the interneurons).
+    estimate_map : ndarray (error_size, size) or None
+        What the error neurons receive from the estimates: μ̃ itself (None) or, with
+        ``dynamics``, (D ⊗ I − I ⊗ A) μ̃ without its top order.
     prior_mean : ndarray, shape (size,)
-        m, the prior mean of a top column (0 unless given); also where the estimates start.
+        m, the prior mean of a top column (0 unless given; higher orders 0); also where the
+        estimates start.
     sensory : bool
         True for a sensory column, whose estimates are clamped to the stimulus.
     learn_covariance : bool
@@ -46,7 +69,7 @@ class Column:
         the column's units or, with ``flow_grid = (height, width)``, on an image grid.
     learn_flow, flow_learning_rate : bool, float
         Learn B (or W) with a local rule (see :mod:`circuits.learning`) at rate α.
-    attention : ndarray (size,) or TimedArray
+    attention : ndarray (error_size,) or TimedArray
         The precision gain γ set by :meth:`Circuit.attend` (ones: no attention).
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
@@ -54,12 +77,29 @@ class Column:
 
     def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
-                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4, flow_grid=None):
+                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4, flow_grid=None,
+                 order=1, smoothness=None, dynamics=None, flat_prior=False):
         self._circuit = circuit
         self.name = name
-        self.size = size
-        self.covariance = covariance
-        self.prior_mean = prior_mean
+        self.state_size = size
+        self.order = order
+        self.smoothness = smoothness
+        self.dynamics = dynamics
+        self.flat_prior = flat_prior
+        self.size = order * size
+        self.state_covariance = covariance
+        self.estimate_map = None
+        if order == 1:
+            self.covariance = covariance
+        elif dynamics is None:
+            self.covariance = np.kron(temporal_covariance(order, smoothness), covariance)
+        else:
+            self.covariance = np.kron(temporal_covariance(order - 1, smoothness), covariance)
+            below_top = np.eye(order - 1, order)   # orders 0 … n − 2
+            self.estimate_map = (np.kron(below_top @ shift_operator(order), np.eye(size))
+                                 - np.kron(below_top, dynamics))
+        self.error_size = len(self.covariance)
+        self.prior_mean = self.expand(prior_mean)
         self.sensory = sensory
         self.learn_covariance = learn_covariance
         self.covariance_learning_rate = covariance_learning_rate
@@ -73,7 +113,7 @@ class Column:
         self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B or W (live)
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
-        self.attention = np.ones(size)   # precision gain γ: a vector, or a TimedArray (K, size)
+        self.attention = np.ones(self.error_size)   # precision gain γ: a vector, or a TimedArray (K, size)
         self._lateral = None             # (Σ' − diag Σ') of the lateral synapses, once built
         self._estimate: NeuronGroup | None = None
         self._error: NeuronGroup | None = None
@@ -98,6 +138,15 @@ class Column:
         self._circuit.build()
         return self._interneuron
 
+    def expand(self, vector: np.ndarray) -> np.ndarray:
+        """A state-level vector (state_size,) as a generalized one (size,): (v, 0, …, 0)."""
+        return np.concatenate([vector, np.zeros(self.size - self.state_size)])
+
+    @property
+    def generalized(self) -> bool:
+        """Whether the column carries generalized coordinates (order > 1)."""
+        return self.order > 1
+
     @property
     def precision(self) -> np.ndarray:
         """Π = Σ⁻¹ (computed from the current Σ)."""
@@ -117,7 +166,7 @@ class Column:
     @property
     def offset(self) -> np.ndarray:
         """The constant part of the prediction: m plus the biases of incoming projections."""
-        return self.prior_mean + sum((p.bias for p in self.downward), np.zeros(self.size))
+        return self.prior_mean + sum((self.expand(p.bias) for p in self.downward), np.zeros(self.size))
 
     @property
     def inhibition(self) -> str:
@@ -131,14 +180,16 @@ class Column:
         if self.sensory:
             estimate_model = sensory_equations()
         else:
-            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward})
+            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
+                                                moving=self.generalized)
         self._estimate = NeuronGroup(self.size, estimate_model, method=method,
                                      name=f"{self.name}_estimate", clock=clock, codeobj_class=codeobj_class)
-        self._error = NeuronGroup(self.size, error_equations([p.upper.name for p in self.downward],
+        self._error = NeuronGroup(self.error_size, error_equations([p.upper.name for p in self.downward],
                                                              self.inhibition),
                                   method=method, name=f"{self.name}_error", clock=clock,
                                   codeobj_class=codeobj_class)
-        self._error.prediction_offset = self.offset
+        if self.estimate_map is None:
+            self._error.prediction_offset = self.offset
         if self.learn_covariance:
             self._interneuron = NeuronGroup(self.size, interneuron_equations(), method=method,
                                             name=f"{self.name}_interneuron", clock=clock,
@@ -186,11 +237,18 @@ class Column:
 
     def _couplings(self) -> list[Coupling]:
         """One-to-one links between the paired neurons, and Σ ε (lateral or via interneurons)."""
-        couplings = [Coupling(f"{self.name}_estimate_to_error", self._estimate, "mu",
-                              self._error, "estimate", None)]
+        couplings = []
+        if self.generalized and not self.sensory:   # the shift D μ̃: motion along the path
+            couplings.append(Coupling(f"{self.name}_motion", self._estimate, "mu", self._estimate,
+                                      "motion", np.kron(shift_operator(self.order), np.eye(self.state_size))))
+        if self.flat_prior:   # no error of its own
+            return couplings
+        couplings.append(Coupling(f"{self.name}_estimate_to_error", self._estimate, "mu",
+                                  self._error, "estimate", self.estimate_map))
         if not self.sensory:
+            feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
             couplings.append(Coupling(f"{self.name}_error_to_estimate", self._error, "eps",
-                                      self._estimate, "error", None))
+                                      self._estimate, "error", feedback))
         if self.learn_covariance:
             couplings += [
                 Coupling(f"{self.name}_error_to_interneuron", self._error, "eps", self._interneuron,

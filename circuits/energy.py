@@ -3,6 +3,10 @@
     F = Σ_ℓ ½ [ (μ_ℓ − g_ℓ)ᵀ Σ_ℓ⁻¹ (μ_ℓ − g_ℓ) + log det(2π Σ_ℓ) ],
     g_ℓ = Σ_p W_p f_p(μ_p) + b_ℓ   (the prediction from the upper columns p; m for a top column)
 
+In generalized coordinates μ_ℓ, g_ℓ and Σ_ℓ are the generalized ones (μ̃, (I ⊗ W) μ̃_p,
+S(s) ⊗ Σ); a column with dynamics A puts (D − A) μ̃ (below the top order) in place of μ_ℓ
+and has no prediction; a column with a flat prior contributes nothing.
+
 For a linear Gaussian hierarchy F(μ) = −log p(x, μ) exactly; the estimate dynamics descend it.
 With attention (precision gain γ) Σ_ℓ is replaced by the attended Σ'_ℓ = D⁻¹ Σ_ℓ D⁻¹,
 D = diag(√γ): the quadratic term uses Π' = D Π D and log det 2πΣ' = log det 2πΣ − Σ log γ.
@@ -33,10 +37,15 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
     energies = {}
     for column in columns:
         mu = np.asarray(estimates[column.name], dtype=float)
-        prediction = column.offset + sum(
-            (p.activation.rate_numpy(np.asarray(estimates[p.upper.name], dtype=float)) @ p.weights.T
-             for p in column.downward), np.zeros(column.size))
-        gain = np.ones(column.size) if gains is None or column.name not in gains else gains[column.name]
+        if column.flat_prior:
+            energies[column.name] = np.zeros(mu.shape[:-1]) if mu.ndim > 1 else 0.0
+            continue
+        if column.estimate_map is not None:
+            mu = mu @ column.estimate_map.T
+        prediction = (column.offset if column.estimate_map is None else 0.0) + sum(
+            (p.activation.rate_numpy(np.asarray(estimates[p.upper.name], dtype=float)) @ p.synaptic_weights.T
+             for p in column.downward), np.zeros(column.error_size))
+        gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
         residual = (mu - prediction) * np.sqrt(gain)
         quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
         log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1] - np.sum(np.log(gain), axis=-1)

@@ -43,15 +43,19 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     precision = np.zeros((start, start))
     drive = np.zeros(start)
     for column in circuit.columns.values():
-        # r = μ_ℓ − Σ_p W_p μ_p − b_ℓ = A z − d, with μ_ℓ = x for a sensory column
-        A = np.zeros((column.size, start))
-        d = column.offset.copy()
+        if column.flat_prior:
+            continue
+        # r = M μ_ℓ − Σ_p W_p μ_p − b_ℓ = A z − d, with μ_ℓ = x for a sensory column
+        # (M = I, or D − A for a column with dynamics, which has no prediction or offset)
+        A = np.zeros((column.error_size, start))
+        d = column.offset.copy() if column.estimate_map is None else np.zeros(column.error_size)
         if column.sensory:
             d -= np.asarray(observations[column.name], dtype=float)
         else:
-            A[:, index[column.name]] = np.eye(column.size)
+            A[:, index[column.name]] = (np.eye(column.size) if column.estimate_map is None
+                                        else column.estimate_map)
         for projection in column.downward:
-            A[:, index[projection.upper.name]] -= projection.weights
+            A[:, index[projection.upper.name]] -= projection.synaptic_weights
         precision += A.T @ column.precision @ A
         drive += A.T @ column.precision @ d
     means = np.linalg.solve(precision, drive)

@@ -102,6 +102,8 @@ class Projection:
         self.upper = upper
         self.lower = lower
         self._weights = weights
+        # on the neurons: W, or I_n ⊗ W between columns in generalized coordinates of order n
+        self._synaptic = weights if lower.order == 1 else np.kron(np.eye(lower.order), weights)
         self.activation = activation
         self.bias = bias
         self.backend = backend
@@ -111,13 +113,19 @@ class Projection:
         self.learn_bias = learn_bias
         self.feedback = feedback
         # B, (upper × lower): a view of W when tied, so learning W updates it too
-        self._feedback = weights.T if feedback == "tied" else feedback_weights
+        self._feedback = self._synaptic.T if feedback == "tied" else feedback_weights
         self.synapses: list[Synapses] = []
 
     @property
     def weights(self) -> np.ndarray:
         """W, shape (lower.size, upper.size) (a copy)."""
         return self._weights.copy()
+
+    @property
+    def synaptic_weights(self) -> np.ndarray:
+        """The generative weights on the neurons, shape (lower.size, upper.size): W, or
+        I_n ⊗ W in generalized coordinates of order n (each order predicted alike)."""
+        return self._synaptic.copy()
 
     @property
     def feedback_weights(self) -> np.ndarray:
@@ -130,7 +138,7 @@ class Projection:
         upper, lower = self.upper, self.lower
         return [
             Coupling(f"generative_{upper.name}_to_{lower.name}", upper._estimate, "mu",
-                     lower._error, f"prediction_{upper.name}", self._weights, self.activation),
+                     lower._error, f"prediction_{upper.name}", self._synaptic, self.activation),
             Coupling(f"inference_{lower.name}_to_{upper.name}", lower._error, "eps",
                      upper._estimate, f"input_{lower.name}", self._feedback),
         ]

@@ -19,6 +19,10 @@ Variables of the NeuronGroup (all dimensionless rates unless stated):
     W_kᵀ ε_k, the bottom-up inference input from lower column ``k``.
 ``bottom_up``
     Σ_k f_k'(μ) ⊙ input_k, the gain-modulated bottom-up drive (subexpression).
+``motion``
+    (D μ̃)_i, the next-order estimate, in generalized coordinates only (``moving=True``):
+    the estimate then descends the free energy in a moving frame, dμ̃/dt = D μ̃ − ∂F/∂μ̃/τ_μ,
+    with generalized coordinates in units of seconds⁻ᵏ (see :mod:`circuits.generalized`).
 ``tau_estimate``
     τ_μ, the time constant (shared parameter, seconds).
 """
@@ -34,7 +38,7 @@ def input_variable(lower_name: str) -> str:
     return f"input_{lower_name}"
 
 
-def estimate_equations(lower: dict[str, Activation]) -> str:
+def estimate_equations(lower: dict[str, Activation], moving: bool = False) -> str:
     """Brian2 equations of a latent estimate neuron.
 
     Parameters
@@ -42,11 +46,15 @@ def estimate_equations(lower: dict[str, Activation]) -> str:
     lower : dict
         Maps the name of each lower column this column predicts to the activation f of
         that projection (its f' multiplies the bottom-up input).
+    moving : bool
+        Generalized coordinates: add the shift term ``motion`` (per second) to dμ/dt.
     """
     terms = [f"{activation.gain('mu')} * {input_variable(name)}" for name, activation in lower.items()]
     inputs = "".join(f"{input_variable(name)} : 1  # W^T eps from column {name}\n" for name in lower)
+    shift = " + motion / second" if moving else ""
     return (
-        "dmu/dt = (-error + bottom_up) / tau_estimate : 1\n"
+        f"dmu/dt = (-error + bottom_up) / tau_estimate{shift} : 1\n"
+        + ("motion : 1  # D mu~: the next-order estimate (generalized coordinates)\n" if moving else "") +
         f"bottom_up = {' + '.join(terms) if terms else '0'} : 1\n"
         "error : 1  # eps of this column (one-to-one)\n"
         f"{inputs}"

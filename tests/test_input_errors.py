@@ -151,3 +151,25 @@ def test_divergence_names_the_column_and_suggests_smaller_dt():
     assert c.network.t < 200 * ms
     c.reset()
     assert c.network.t == 0 * ms and c.estimate("z")[0] == 0.0
+
+
+def test_generalized_coordinates_errors():
+    circuit = Circuit()
+    with pytest.raises(ValueError, match="smoothness"):
+        circuit.column("a", 2, order=3)
+    with pytest.raises(ValueError, match="order ≥ 2"):
+        circuit.column("b", 2, dynamics=np.eye(2))
+    with pytest.raises(ValueError, match="order must be"):
+        circuit.column("c", 2, order=0)
+    with pytest.raises(ValueError, match="dynamics"):
+        circuit.column("d", 2, order=2, smoothness=0.5, dynamics=np.eye(3))
+    circuit.sensory("y", 1, order=2, smoothness=0.5)
+    circuit.column("x", 1)
+    with pytest.raises(ValueError, match="same order"):
+        circuit.connect("x", "y", [[1.0]])
+    circuit.column("h", 1, order=2, smoothness=0.5, dynamics=[[-1.0]])
+    circuit.column("top", 1, order=2, smoothness=0.5)
+    with pytest.raises(ValueError, match="top column"):
+        circuit.connect("top", "h", [[1.0]])
+    with pytest.raises(ValueError, match="linear"):
+        circuit.connect("top", "y", [[1.0]], activation="tanh")

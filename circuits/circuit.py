@@ -10,6 +10,7 @@ from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
 from populations import get_activation
 
+from .amortization import INFERENCE, Encoder, ItemSchedule
 from .column import Column
 from .energy import free_energy_by_level
 from .generalized import temporal_covariance
@@ -104,6 +105,7 @@ class Circuit:
         self._rng = np.random.default_rng(seed)
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
+        self.encoders: dict[str, Encoder] = {}
         self._network: Network | None = None
         self._clock: Clock | None = None
         self._clamps = {}
@@ -306,6 +308,65 @@ class Circuit:
         lower.downward.append(projection)
         return projection
 
+    def encoder(self, target: ColumnRef, source: ColumnRef | None = None, weights=None, bias=0.0,
+                activation="linear", plastic=True, learning_rate=0.01, iterations=0, update_gain=1.0,
+                update_learning_rate=0.01, read_duration=None) -> Encoder:
+        """Give latent column ``target`` an amortized-inference pathway (see
+        :mod:`circuits.amortization`): proposal neurons μ_q = V f(x) + c fed by the sensory
+        column ``source`` (default: the only sensory column), used by
+        ``run_sequence(..., inference="amortized" | "hybrid")``.
+
+        Parameters
+        ----------
+        weights : array (target.size, source.size), optional
+            Initial V (default zeros). ``bias``: initial c (scalar or (target.size,)).
+        activation : str, Activation or (f, f') pair
+            f applied to x (default linear).
+        plastic, learning_rate : bool, float
+            Learn V and c by the delta rule towards the settled estimate, at rate α.
+        iterations : int
+            Learned updates per item (iterative amortization); 0 for direct amortization only.
+        update_gain, update_learning_rate : float
+            γ of each update and α_u of its weights U.
+        read_duration : time, optional
+            How long the errors settle at the held estimate before each update is read
+            (default 10 time constants of the slowest error neurons read, τ_ε / λmin(Σ)).
+        """
+        self._check_not_built("add an encoder")
+        target = self._column(target, "target")
+        if target.sensory:
+            raise ValueError(f"encoder: target {target.name!r} is sensory; an encoder proposes the "
+                             f"estimates of a latent column")
+        if target.name in self.encoders:
+            raise ValueError(f"encoder: column {target.name!r} already has an encoder")
+        if source is None:
+            sensory = self._sensory_columns()
+            if len(sensory) != 1:
+                raise ValueError(f"encoder: the circuit has {len(sensory)} sensory columns; name the "
+                                 f"source (one of {[c.name for c in sensory]})")
+            source = sensory[0]
+        source = self._column(source, "source")
+        if not source.sensory:
+            raise ValueError(f"encoder: source {source.name!r} must be a sensory column")
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"iterations must be an integer ≥ 0, got {iterations!r}")
+        if plastic and self.backend != "dense":
+            raise ValueError("a plastic encoder needs Circuit(backend='dense')")
+        weights = (np.zeros((target.size, source.size)) if weights is None
+                   else as_matrix(weights, (target.size, source.size), "weights"))
+        if read_duration is None:
+            smallest = min(np.linalg.eigvalsh(c.covariance).min() for c in [target] + [p.lower for p in target.upward])
+            steps = int(np.ceil(10 * float(self.tau_error / self.dt) / min(1.0, smallest)))
+            read_duration = steps * self.dt
+        encoder = Encoder(target, source, weights, as_vector(bias, target.size, "bias"),
+                          get_activation(activation), bool(plastic),
+                          _positive_number(learning_rate, "learning_rate", allow_zero=True), int(iterations),
+                          _positive_number(update_gain, "update_gain"),
+                          _positive_number(update_learning_rate, "update_learning_rate", allow_zero=True),
+                          self._steps(read_duration, "read_duration"))
+        self.encoders[target.name] = encoder
+        return encoder
+
     def _reaches(self, start: Column, goal: Column) -> bool:
         """Whether ``start`` predicts ``goal`` through a chain of projections."""
         frontier = [start]
@@ -336,7 +397,8 @@ class Circuit:
     def learns(self) -> bool:
         """Whether any projection or column has plasticity."""
         return (any(p.plastic or p.learn_bias or p.feedback == "kolen-pollack" for p in self.projections)
-                or any(c.learn_covariance or c.learn_flow for c in self.columns.values()))
+                or any(c.learn_covariance or c.learn_flow for c in self.columns.values())
+                or any(e.plastic for e in self.encoders.values()))
 
     def build(self) -> Network:
         """Assemble the Brian2 network (done automatically by the first run). Returns it."""
@@ -361,7 +423,10 @@ class Circuit:
             name=f"{column.name}_attention", codeobj_class=self._codeobj_class)
             for column in self.columns.values() if not column.learn_covariance}
         objects += self._attention_clamps.values()
+        for encoder in self.encoders.values():
+            objects += encoder._build_groups(self._clock, self._codeobj_class)
         dense = [c for column in self.columns.values() for c in column._couplings()]
+        dense += [c for encoder in self.encoders.values() for c in encoder._couplings()]
         if self.backend == "synapses":
             objects += [build_synapses(c, self._clock, self._codeobj_class) for c in dense]
             dense = []
@@ -492,7 +557,7 @@ class Circuit:
         return sampler
 
     def run_sequence(self, stimuli, item_duration, reset_between=True, record="trial_ends",
-                     report=None, learn=None) -> Recording:
+                     report=None, learn=None, inference="iterative") -> Recording:
         """Present K stimuli one after another, each for ``item_duration``, in ONE Brian2 run.
 
         Parameters
@@ -511,6 +576,10 @@ class Circuit:
             "trial": learning rules applied once at the end of every item, to the settled state
             (Bogacz 2017's scheme); "continuous": every step; False: frozen. Default: "trial"
             when something is plastic.
+        inference : {"iterative", "amortized", "hybrid"}
+            How the columns with an :meth:`encoder` infer each item (see
+            :mod:`circuits.amortization`): by the dynamics from the prior mean, by the encoder's
+            proposal (plus its learned updates) alone, or proposal then dynamics.
 
         Returns
         -------
@@ -518,6 +587,9 @@ class Circuit:
             With ``trial_end``, ``trial_error``, ``trial_free_energy`` (K,) and, for
             covariance-learning columns, ``trial_covariance`` (K, size, size), each taken at
             the end of every item after its learning update's inputs were read (before it).
+            With encoders: ``trial_proposal`` (K, size) per encoded column and
+            ``trial_proposal_free_energy`` (K,), F with the encoded columns at their proposals
+            (``amortization_gap`` is the difference to ``trial_free_energy``).
         """
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         if learn not in (None, "trial", "continuous", False):
@@ -526,10 +598,19 @@ class Circuit:
             raise ValueError(f"learn={learn!r} but nothing is plastic: pass plastic=True to connect() "
                              f"or learn_covariance=True to a column")
         learn = ("trial" if self.learns else False) if learn is None else learn
+        if inference not in INFERENCE:
+            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
+        if inference != "iterative" and not self.encoders:
+            raise ValueError(f"inference={inference!r} needs an encoder: add one with circuit.encoder(...)")
         steps_per_item = self._steps(item_duration, "item_duration")
+        schedule = None if inference == "iterative" else ItemSchedule(list(self.encoders.values()), inference)
+        if schedule is not None and steps_per_item < schedule.steps_needed():
+            raise ValueError(f"item_duration = {item_duration} is too short for the encoders' "
+                             f"schedule (proposal and learned updates): use at least "
+                             f"{schedule.steps_needed() * self.dt}")
         self.build()
         values, items = sequence_stimuli(self._sensory_columns(), stimuli)
-        boundaries = _ItemBoundaries(self, values, steps_per_item, reset_between, learn == "trial")
+        boundaries = _ItemBoundaries(self, values, steps_per_item, reset_between, learn, schedule)
         first = {name: items_of_column[0] for name, items_of_column in values.items()}
         sampler = self._simulate(items * steps_per_item * self.dt, first, every, report,
                                  continuous=(learn == "continuous"), extra=[boundaries.operation])
@@ -585,10 +666,33 @@ class Circuit:
         """Current ε of ``column`` (a copy), shape (size,)."""
         return np.array(self._column(column, "column").error.eps[:])
 
-    def free_energy(self) -> float:
-        """Current total free energy F(μ)."""
-        estimates = {name: self.estimate(name) for name in self.columns}
+    def free_energy(self, estimates: dict | None = None) -> float:
+        """Total free energy F(μ) at the current estimates, or with some columns at the
+        ``estimates`` given ({name: vector (size,)}, e.g. an encoder's proposals)."""
+        estimates = {name: self.estimate(name) for name in self.columns} | dict(estimates or {})
         return float(sum(free_energy_by_level(self.columns.values(), estimates, self._current_gains()).values()))
+
+    def posterior_precision(self) -> np.ndarray:
+        """H, the Gauss–Newton Hessian of F at the current estimates over the stacked latent
+        estimate neurons (columns in creation order); H⁻¹ is the Laplace posterior covariance
+        (exact for linear circuits at the posterior mean). See :mod:`circuits.gaussian`."""
+        from .gaussian import laplace_precision
+        estimates = {name: self.estimate(name) for name in self.columns}
+        return laplace_precision(self, estimates, self._current_gains())
+
+    def sample(self, samples: int, seed=None, covariance="mean-field") -> dict:
+        """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every latent column around its
+        current estimate, {name: (samples, size)}; σ² = 1/diag H (``"mean-field"``) or z = μ + L γ
+        with L Lᵀ = H⁻¹ (``"laplace"``). See :mod:`circuits.variational`."""
+        from .variational import sample
+        return sample(self, samples, seed, covariance)
+
+    def elbo(self, samples=1000, seed=None, covariance="mean-field", method="monte-carlo"):
+        """(ELBO, standard error): E_q[log p(x, z)] + H[q] for the Gaussian q of :meth:`sample`,
+        by Monte Carlo or (linear circuits) in closed form. Compare with −:meth:`free_energy`,
+        the point (Laplace) estimate."""
+        from .variational import elbo
+        return elbo(self, samples, seed, covariance, method)
 
     def _current_gains(self) -> dict:
         """The attention gains γ now in the error neurons (after a run; else the set ones)."""
@@ -767,13 +871,15 @@ class _ItemBoundaries:
     item. Runs at the very start of a step, before the couplings."""
 
     def __init__(self, circuit: Circuit, stimuli: dict, steps_per_item: int, reset_between: bool,
-                 learn: bool):
+                 learn, schedule: ItemSchedule | None):
         self.circuit, self.steps_per_item = circuit, steps_per_item
         self.sensory = [(c._estimate.variables["mu"].get_value(), stimuli[c.name])
                         for c in circuit._sensory_columns()]
-        self.reset_between, self.learn = reset_between, learn
+        self.reset_between, self.learn, self.schedule = reset_between, learn, schedule
         self.step = 0
         self.estimates, self.errors, self.energies = [], [], []
+        self.proposals = {name: [] for name in circuit.encoders}
+        self.proposal_energies = []
         self.covariances = {c.name: [] for c in circuit.columns.values() if c.learn_covariance}
         self.operation = NetworkOperation(self._on_step, when="start", order=-2, clock=circuit._clock,
                                           name="item_boundaries")
@@ -788,16 +894,28 @@ class _ItemBoundaries:
             item = self.step // self.steps_per_item
             for clamped, values in self.sensory:
                 clamped[:] = values[item]
+        elif self.schedule is not None:
+            self.schedule.on_step(self.step % self.steps_per_item)
         self.step += 1
 
     def end_item(self):
+        if self.schedule is not None:
+            self.schedule.finish()
         columns = self.circuit.columns.values()
         self.estimates.append({c.name: c._estimate.variables["mu"].get_value().copy() for c in columns})
         self.errors.append({c.name: c._error.variables["eps"].get_value().copy() for c in columns})
         self.energies.append(self.circuit.free_energy())
+        if self.proposals:
+            proposed = {name: encoder.proposal() for name, encoder in self.circuit.encoders.items()}
+            for name, proposal in proposed.items():
+                self.proposals[name].append(proposal)
+            self.proposal_energies.append(self.circuit.free_energy(proposed))
         for name, history in self.covariances.items():
             history.append(self.circuit.columns[name].covariance.copy())
-        if self.learn:
+        if self.learn and self.schedule is not None:
+            for name, encoder in self.circuit.encoders.items():
+                encoder.learn_updates(self.schedule.reads.get(name, []))
+        if self.learn == "trial":
             apply_learning(self.circuit, 1.0)
 
     def trials(self) -> dict:
@@ -805,4 +923,6 @@ class _ItemBoundaries:
         return {"trial_end": {n: np.array([e[n] for e in self.estimates]) for n in names},
                 "trial_error": {n: np.array([e[n] for e in self.errors]) for n in names},
                 "trial_free_energy": np.array(self.energies),
-                "trial_covariance": {n: np.array(h) for n, h in self.covariances.items()}}
+                "trial_covariance": {n: np.array(h) for n, h in self.covariances.items()},
+                "trial_proposal": {n: np.array(p) for n, p in self.proposals.items()},
+                "trial_proposal_free_energy": np.array(self.proposal_energies)}

@@ -1,15 +1,60 @@
-"""Exact inference for linear Gaussian circuits (the closed form the dynamics must reach).
+"""Gaussian inference for circuits: the exact posterior of linear circuits, and the Laplace
+(Gauss–Newton) posterior precision of any circuit at its current estimates.
 
-For a circuit whose projections are all linear, F(μ) is quadratic in the latent estimates z:
-each level contributes ½ rᵀ Σ⁻¹ r with a residual r_ℓ = μ_ℓ − Σ_p W_p μ_p − b_ℓ that is affine
-in z, r_ℓ = A_ℓ z − d_ℓ. The minimiser, the posterior mean, solves H z* = g with the posterior
-precision H = Σ_ℓ A_ℓᵀ Σ_ℓ⁻¹ A_ℓ and g = Σ_ℓ A_ℓᵀ Σ_ℓ⁻¹ d_ℓ.
+Each level contributes ½ rᵀ Σ⁻¹ r to F with the residual r_ℓ = M_ℓ μ_ℓ − Σ_p W_p f(μ_p) − b_ℓ
+(M_ℓ = I, or D − A for a column with dynamics; μ_ℓ = x for a sensory column). Stacking the
+latent estimates in z, the Jacobian of r_ℓ is J_ℓ = ∂r_ℓ/∂z, and
+
+    H = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ J_ℓ
+
+is the Gauss–Newton Hessian of F: exact for linear projections, where F is quadratic and
+r_ℓ = J_ℓ z − d_ℓ, so the posterior mean solves H z* = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ d_ℓ and the posterior
+covariance is H⁻¹.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["exact_posterior"]
+__all__ = ["exact_posterior", "laplace_precision", "latent_index"]
+
+
+def latent_index(circuit) -> dict[str, slice]:
+    """Where each latent column sits in the stacked latent vector z."""
+    index, start = {}, 0
+    for column in circuit.columns.values():
+        if not column.sensory:
+            index[column.name] = slice(start, start + column.size)
+            start += column.size
+    return index
+
+
+def _jacobian(column, index: dict, size: int, estimates: dict) -> np.ndarray:
+    """J_ℓ = ∂r_ℓ/∂z at ``estimates`` (f' evaluated there), shape (error_size, size)."""
+    J = np.zeros((column.error_size, size))
+    if not column.sensory:
+        J[:, index[column.name]] = np.eye(column.size) if column.estimate_map is None else column.estimate_map
+    for projection in column.downward:
+        slope = projection.activation.gain_numpy(np.asarray(estimates[projection.upper.name], dtype=float))
+        J[:, index[projection.upper.name]] -= projection.synaptic_weights * slope
+    return J
+
+
+def _weighted_columns(circuit):
+    """The columns that contribute to F (a flat prior contributes nothing)."""
+    return [c for c in circuit.columns.values() if not c.flat_prior]
+
+
+def laplace_precision(circuit, estimates: dict, gains: dict | None = None) -> np.ndarray:
+    """H = Σ_ℓ J_ℓᵀ Π'_ℓ J_ℓ at ``estimates`` ({name: μ}), with attention gains γ if given
+    (Π' = D Π D, D = diag √γ). Shape (n, n), n the number of latent estimate neurons."""
+    index = latent_index(circuit)
+    size = sum(s.stop - s.start for s in index.values())
+    precision = np.zeros((size, size))
+    for column in _weighted_columns(circuit):
+        J = _jacobian(column, index, size, estimates)
+        scale = np.sqrt(gains[column.name]) if gains and column.name in gains else np.ones(column.error_size)
+        precision += J.T @ (column.precision * np.outer(scale, scale)) @ J
+    return precision
 
 
 def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
@@ -32,31 +77,21 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     nonlinear = [p for p in circuit.projections if not p.activation.is_identity]
     if nonlinear:
         raise ValueError(f"exact_posterior needs linear projections; {nonlinear[0]} is not")
-    latent = [c for c in circuit.columns.values() if not c.sensory]
     missing = {c.name for c in circuit.columns.values() if c.sensory} - set(observations)
     if missing:
         raise ValueError(f"observations: give a vector for every sensory column, missing {sorted(missing)}")
-    index, start = {}, 0
-    for column in latent:
-        index[column.name] = slice(start, start + column.size)
-        start += column.size
-    precision = np.zeros((start, start))
-    drive = np.zeros(start)
-    for column in circuit.columns.values():
-        if column.flat_prior:
-            continue
-        # r = M μ_ℓ − Σ_p W_p μ_p − b_ℓ = A z − d, with μ_ℓ = x for a sensory column
-        # (M = I, or D − A for a column with dynamics, which has no prediction or offset)
-        A = np.zeros((column.error_size, start))
+    index = latent_index(circuit)
+    size = sum(s.stop - s.start for s in index.values())
+    zeros = {name: np.zeros(s.stop - s.start) for name, s in index.items()}
+    precision = np.zeros((size, size))
+    drive = np.zeros(size)
+    for column in _weighted_columns(circuit):
+        # r = J z − d with d = b_ℓ (− x for a sensory column); no offset under dynamics
+        J = _jacobian(column, index, size, zeros)
         d = column.offset.copy() if column.estimate_map is None else np.zeros(column.error_size)
         if column.sensory:
             d -= np.asarray(observations[column.name], dtype=float)
-        else:
-            A[:, index[column.name]] = (np.eye(column.size) if column.estimate_map is None
-                                        else column.estimate_map)
-        for projection in column.downward:
-            A[:, index[projection.upper.name]] -= projection.synaptic_weights
-        precision += A.T @ column.precision @ A
-        drive += A.T @ column.precision @ d
+        precision += J.T @ column.precision @ J
+        drive += J.T @ column.precision @ d
     means = np.linalg.solve(precision, drive)
     return {name: means[s] for name, s in index.items()}, np.linalg.inv(precision)

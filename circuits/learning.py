@@ -5,7 +5,8 @@ Both rules are Hebbian in the activity on the two sides of a synapse (Bogacz 201
 - generative weights (eq. 39; Rao & Ballard 1999):  ΔW = α (ε_lower f(μ_upper)ᵀ − λ W),
   Δb = α ε_lower, and for Kolen–Pollack feedback ΔB = α (f(μ_upper) ε_lowerᵀ − λ B);
 - covariance through interneurons (eqs. 59–63, 67–71):  ΔΣ = α (sym(ε aᵀ) − I);
-- the lateral-inhibition flow of a whitening column: ΔB = α (tril or sym((x − m) uᵀ) − B).
+- the lateral-inhibition flow of a whitening column: ΔB = α (tril or sym((x − m) uᵀ) − B);
+- an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q).
 
 ``scale`` chooses the schedule: 1 for one update at the end of an item (Bogacz's scheme:
 inference settles, then the synapses change), dt/τ_μ for one forward-Euler step of the
@@ -92,6 +93,8 @@ def apply_learning(circuit, scale: float):
             update_covariance(column, scale)
         if column.learn_flow:
             update_flow(column, scale)
+    for encoder in circuit.encoders.values():
+        encoder.learn(scale)
 
 
 def continuous_learning(circuit) -> NetworkOperation:

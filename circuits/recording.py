@@ -34,6 +34,10 @@ class Recording:
         Total F at the end of each item, with the parameters of that moment.
     trial_covariance : dict of str to ndarray (K, size, size)
         Σ of each covariance-learning column at the end of each item (before its update).
+    trial_proposal : dict of str to ndarray (K, size)
+        The encoder's proposal μ_q of each encoded column for each item (before learning).
+    trial_proposal_free_energy : ndarray (K,)
+        F with the encoded columns at their proposals and the others at their settled values.
     """
 
     t: Quantity
@@ -44,11 +48,18 @@ class Recording:
     trial_error: dict = field(default_factory=dict)
     trial_free_energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     trial_covariance: dict = field(default_factory=dict)
+    trial_proposal: dict = field(default_factory=dict)
+    trial_proposal_free_energy: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def free_energy(self) -> np.ndarray:
         """Total free energy F = Σ_ℓ F_ℓ, shape (T,)."""
         return np.sum(list(self.free_energy_by_level.values()), axis=0)
+
+    @property
+    def amortization_gap(self) -> np.ndarray:
+        """F at the encoders' proposals minus F at the settled estimates, per item, shape (K,)."""
+        return self.trial_proposal_free_energy - self.trial_free_energy
 
     def __repr__(self):
         return (f"Recording({len(self.t)} steps from {self.t[0] if len(self.t) else 0} , "

@@ -25,16 +25,20 @@ def save(circuit, path):
     """Write ``circuit``'s structure and parameters (not its current rates) to ``path``."""
     arrays, columns, projections = {}, [], []
     for column in circuit.columns.values():
-        columns.append({"name": column.name, "size": column.size, "sensory": column.sensory,
+        columns.append({"name": column.name, "sensory": column.sensory,
                         "learn_covariance": column.learn_covariance,
                         "covariance_learning_rate": column.covariance_learning_rate,
                         "min_variance": column.min_variance, "flow": column.flow,
                         "learn_flow": column.learn_flow, "flow_learning_rate": column.flow_learning_rate,
-                        "flow_radius": column.flow_radius, "flow_grid": column.flow_grid})
-        arrays[f"column/{column.name}/covariance"] = column.covariance
+                        "flow_radius": column.flow_radius, "flow_grid": column.flow_grid,
+                        "size": column.state_size, "order": column.order, "smoothness": column.smoothness,
+                        "flat_prior": column.flat_prior})
+        arrays[f"column/{column.name}/covariance"] = column.state_covariance
+        if column.dynamics is not None:
+            arrays[f"column/{column.name}/dynamics"] = column.dynamics
         if column.flow:
             arrays[f"column/{column.name}/flow_matrix"] = column.flow_matrix
-        arrays[f"column/{column.name}/prior_mean"] = column.prior_mean
+        arrays[f"column/{column.name}/prior_mean"] = column.prior_mean[:column.state_size]
     for projection in circuit.projections:
         key = f"projection/{projection.upper.name}/{projection.lower.name}"
         activation = projection.activation
@@ -49,12 +53,26 @@ def save(circuit, path):
         arrays[f"{key}/bias"] = projection.bias
         if projection.feedback != "tied":
             arrays[f"{key}/feedback_weights"] = projection._feedback
+    encoders = []
+    for encoder in circuit.encoders.values():
+        key = f"encoder/{encoder.target.name}"
+        activation = encoder.activation
+        encoders.append({"target": encoder.target.name, "source": encoder.source.name,
+                         "activation": [activation.rate_expression, activation.gain_expression, activation.name],
+                         "plastic": encoder.plastic, "learning_rate": encoder.learning_rate,
+                         "iterations": encoder.iterations, "update_gain": encoder.update_gain,
+                         "update_learning_rate": encoder.update_learning_rate,
+                         "read_duration": float(encoder.read_steps * circuit.dt)})
+        arrays[f"{key}/weights"] = encoder.weights
+        arrays[f"{key}/bias"] = encoder.bias
+        for name, weights in encoder.update_weights.items():
+            arrays[f"{key}/update/{name}"] = weights
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "circuit": {"dt": float(circuit.dt), "tau_estimate": float(circuit.tau_estimate),
                             "tau_error": float(circuit.tau_error), "backend": circuit.backend,
                             "target": circuit.target, "divergence_threshold": circuit.divergence_threshold,
                             "check_interval": float(circuit.check_interval), "seed": circuit.seed},
-                "columns": columns, "projections": projections}
+                "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
         np.savez(handle, metadata=np.array(json.dumps(metadata)), **arrays)
 
@@ -100,6 +118,11 @@ def load(path):
                                inhibition_learning_rate=column["flow_learning_rate"],
                                inhibition_radius=column["flow_radius"],
                                inhibition_grid=column["flow_grid"])
+            if column.get("order", 1) > 1:
+                options.update(order=column["order"], smoothness=column["smoothness"])
+            if not column["sensory"]:
+                options.update(flat_prior=column.get("flat_prior", False),
+                               dynamics=arrays.get(f"{key}/dynamics"))
             add = circuit.sensory if column["sensory"] else circuit.column
             added = add(column["name"], column["size"], **options)
             if column["flow"]:
@@ -111,6 +134,16 @@ def load(path):
                             backend=p["backend"], plastic=p["plastic"], learning_rate=p["learning_rate"],
                             weight_decay=p["weight_decay"], learn_bias=p["learn_bias"],
                             feedback=p["feedback"], feedback_weights=arrays.get(f"{key}/feedback_weights"))
+        for e in metadata.get("encoders", []):
+            key = f"encoder/{e['target']}"
+            encoder = circuit.encoder(e["target"], e["source"], weights=arrays[f"{key}/weights"],
+                                      bias=arrays[f"{key}/bias"], activation=Activation(*e["activation"]),
+                                      plastic=e["plastic"], learning_rate=e["learning_rate"],
+                                      iterations=e["iterations"], update_gain=e["update_gain"],
+                                      update_learning_rate=e["update_learning_rate"],
+                                      read_duration=e["read_duration"] * second)
+            for name in encoder.update_weights:
+                encoder.update_weights[name][:] = arrays[f"{key}/update/{name}"]
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
     return circuit

@@ -3,15 +3,18 @@
 - :mod:`populations.estimate` — estimate neurons μ (posterior means) and clamped sensory ones;
 - :mod:`populations.error` — error neurons ε = Σ⁻¹(μ − prediction);
 - :mod:`populations.interneuron` — interneurons through which a column learns Σ;
+- :mod:`populations.amortization` — the encoder's proposal neurons and the learned update
+  neurons of amortized inference;
 - :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
 
 This package knows nothing of circuits: :mod:`circuits` instantiates these models.
 """
 from .activations import ACTIVATIONS, Activation, get_activation
+from .amortization import proposal_equations, update_equations, update_variable
 from .error import INHIBITION, error_equations, prediction_variable
 from .estimate import estimate_equations, input_variable, sensory_equations
 from .interneuron import interneuron_equations
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation", "INHIBITION", "error_equations",
            "prediction_variable", "estimate_equations", "input_variable", "sensory_equations",
-           "interneuron_equations"]
+           "interneuron_equations", "proposal_equations", "update_equations", "update_variable"]

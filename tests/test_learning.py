@@ -180,3 +180,31 @@ def test_learning_argument_errors(rng):
         d.run_sequence(np.ones((3, 3)), item_duration=1 * ms)
     with pytest.raises(ValueError, match="K ≥ 1"):
         d.run_sequence(np.ones(2), item_duration=1 * ms)
+
+
+def test_save_load_keeps_generalized_columns_and_encoders(tmp_path):
+    """Order, smoothness, dynamics, flat priors, and a trained encoder with learned updates."""
+    circuit = Circuit()
+    circuit.sensory("y", 1, covariance=0.5, order=3, smoothness=0.5)
+    circuit.column("x", 2, covariance=0.2, order=3, smoothness=0.5, dynamics=[[0.0, 1.0], [-1.0, -0.1]])
+    circuit.connect("x", "y", [[1.0, 0.0]])
+    path = tmp_path / "generalized.npz"
+    circuit.save(path)
+    loaded = Circuit.load(path)
+    stimulus = np.tile([1.0, 0.0, -1.0], (200, 1))
+    np.testing.assert_array_equal(loaded.run(20 * ms, stimulus=stimulus).estimate["x"],
+                                  circuit.run(20 * ms, stimulus=stimulus).estimate["x"])
+
+    amortized = Circuit()
+    amortized.sensory("x", 3, covariance=0.5)
+    amortized.column("z", 2, flat_prior=False)
+    amortized.connect("z", "x", [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    amortized.encoder("z", iterations=1, read_duration=5 * ms)
+    amortized.run_sequence(np.random.default_rng(0).normal(size=(5, 3)), 20 * ms, inference="hybrid")
+    amortized.save(path)
+    loaded = Circuit.load(path)
+    for name in ("weights", "bias"):
+        np.testing.assert_array_equal(getattr(loaded.encoders["z"], name), getattr(amortized.encoders["z"], name))
+    for name, weights in amortized.encoders["z"].update_weights.items():
+        np.testing.assert_array_equal(loaded.encoders["z"].update_weights[name], weights)
+    assert np.any(amortized.encoders["z"].update_weights["x"])

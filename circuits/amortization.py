@@ -1,0 +1,199 @@
+"""Amortized inference: an encoder proposes, the circuit refines (Marino 2022, §4).
+
+Predictive coding infers by gradient descent on F; a VAE's encoder maps the input to the
+posterior mean in one sweep. An :class:`Encoder` puts the second into the first: a
+feed-forward population of proposal neurons reads the sensory estimates x and holds
+
+    μ_q = V f(x) + c                                          (direct amortization)
+
+and, optionally, a population of update neurons reads the prediction errors and proposes a
+learned correction (iterative amortization, Marino, Yue & Mandt 2018)::
+
+    μ ← μ + γ u,   u = U_own ε_own + Σ_k U_k ε_k               (k: the columns μ predicts)
+
+Inference modes of :meth:`circuits.Circuit.run_sequence` (per item):
+
+``"iterative"``  classic predictive coding: μ starts at the prior mean and descends F.
+``"amortized"``  μ is set to μ_q one step after the item starts (the sweep takes one step),
+                 corrected by the ``iterations`` learned updates, and held there (the
+                 recognition model alone, as in a VAE).
+``"hybrid"``     as "amortized", then the circuit's dynamics refine μ.
+
+Each learned update waits ``read_steps`` for the error neurons to settle at the held μ, then
+jumps. Local learning, with α the encoder's learning rate::
+
+    ΔV = α (μ − μ_q) f(x)ᵀ,   Δc = α (μ − μ_q)        (delta rule towards the settled μ)
+    ΔU_k = α_u Σ_i (μ_end − μ_i+1) ε_k,iᵀ                (over the item's updates i)
+
+V and c learn at every item end (to the settled estimate) or, in continuous learning, every
+step towards the current μ. U learns at item ends from what was still missing after each
+update (μ_i+1 = μ_i + γ u_i), a delta rule on the errors it read. For a linear Gaussian model
+both targets are affine in what the populations read, so V f(x) + c can equal the exact
+posterior mean, and one update with γ U_own = −H⁻¹, γ U_k = H⁻¹ W_kᵀ (H the posterior
+precision: μ* − μ = H⁻¹(Σ_k W_kᵀ ε_k − ε_own)) lands on it from anywhere.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup
+
+from populations import Activation, proposal_equations, update_equations, update_variable
+
+from .projection import Coupling
+
+__all__ = ["Encoder", "INFERENCE", "ItemSchedule"]
+
+#: Inference modes of run_sequence.
+INFERENCE = ("iterative", "amortized", "hybrid")
+
+
+class Encoder:
+    """The amortized-inference pathway of one latent column.
+
+    Attributes
+    ----------
+    target : Column
+        The latent column whose posterior mean is proposed.
+    source : Column
+        The sensory column read by the encoder.
+    weights : ndarray (target.size, source.size)
+        V (live: changes when the encoder learns).
+    bias : ndarray (target.size,)
+        c (live).
+    activation : populations.Activation
+        f applied to x before V.
+    plastic : bool
+    learning_rate : float
+        α of the delta rule for V and c.
+    iterations : int
+        Learned updates per item (0: direct amortization only).
+    update_gain : float
+        γ of each update.
+    update_weights : dict of str to ndarray (target.size, k.error_size)
+        U_k for the target column itself and each column it predicts (live).
+    update_learning_rate : float
+        α_u.
+    read_steps : int
+        Steps the errors get to settle before each update is read.
+    """
+
+    def __init__(self, target, source, weights, bias, activation: Activation, plastic: bool,
+                 learning_rate: float, iterations: int, update_gain: float, update_learning_rate: float,
+                 read_steps: int):
+        self.target, self.source = target, source
+        self.weights, self.bias, self.activation = weights, bias, activation
+        self.plastic, self.learning_rate = plastic, learning_rate
+        self.iterations, self.update_gain = iterations, update_gain
+        self.update_learning_rate, self.read_steps = update_learning_rate, read_steps
+        read = [target] + [p.lower for p in target.upward]
+        self.update_weights = {c.name: np.zeros((target.size, c.error_size)) for c in read} if iterations else {}
+        self._read = read if iterations else []
+        self._proposal: NeuronGroup | None = None
+        self._update: NeuronGroup | None = None
+
+    # -- populations ---------------------------------------------------------------------------
+    def _build_groups(self, clock, codeobj_class) -> list[NeuronGroup]:
+        name = self.target.name
+        self._proposal = NeuronGroup(self.target.size, proposal_equations(), name=f"{name}_proposal",
+                                     clock=clock, codeobj_class=codeobj_class)
+        groups = [self._proposal]
+        if self.iterations:
+            self._update = NeuronGroup(self.target.size, update_equations([c.name for c in self._read]),
+                                       name=f"{name}_update", clock=clock, codeobj_class=codeobj_class)
+            groups.append(self._update)
+        # the groups' bias is the live array c: learning writes it in place
+        self._proposal.variables["bias"].get_value()[:] = self.bias
+        self.bias = self._proposal.variables["bias"].get_value()
+        return groups
+
+    def _couplings(self) -> list[Coupling]:
+        couplings = [Coupling(f"encoder_{self.source.name}_to_{self.target.name}", self.source._estimate,
+                              "mu", self._proposal, "drive", self.weights, self.activation)]
+        couplings += [Coupling(f"update_{column.name}_to_{self.target.name}", column._error, "eps",
+                               self._update, update_variable(column.name), self.update_weights[column.name])
+                      for column in self._read]
+        return couplings
+
+    @property
+    def proposal_neurons(self) -> NeuronGroup:
+        """The proposal neurons μ_q (a Brian2 NeuronGroup; the circuit must be built)."""
+        return self._proposal
+
+    @property
+    def update_neurons(self) -> NeuronGroup | None:
+        """The update neurons u (None without iterative amortization)."""
+        return self._update
+
+    def proposal(self) -> np.ndarray:
+        """μ_q = V f(x) + c as the proposal neurons hold it now (a copy), shape (target.size,)."""
+        return self._proposal.variables["drive"].get_value() + self.bias
+
+    def update(self) -> np.ndarray:
+        """u = Σ_k U_k ε_k as the update neurons hold it now (a copy)."""
+        return sum(self._update.variables[update_variable(c.name)].get_value() for c in self._read)
+
+    # -- learning ------------------------------------------------------------------------------
+    def learn(self, scale: float):
+        """Delta rule of V and c towards the current estimate (see the module docstring)."""
+        if not self.plastic:
+            return
+        step = scale * self.learning_rate
+        shortfall = self.target._estimate.variables["mu"].get_value() - self.proposal()
+        rates = self.activation.rate_numpy(self.source._estimate.variables["mu"].get_value())
+        self.weights += step * np.outer(shortfall, rates)
+        self.bias += step * shortfall
+
+    def learn_updates(self, reads: list):
+        """ΔU_k = α_u Σ_i (μ_end − μ_i+1) ε_k,iᵀ over an item's ``reads`` [(μ_i+1, {k: ε_k,i})]:
+        each update's remaining shortfall times the errors it read."""
+        if not (self.plastic and reads):
+            return
+        settled = self.target._estimate.variables["mu"].get_value()
+        for held, errors in reads:
+            for name, error in errors.items():
+                self.update_weights[name] += self.update_learning_rate * np.outer(settled - held, error)
+
+    def __repr__(self):
+        return (f"Encoder({self.source.name} -> {self.target.name}, V {self.weights.shape}, "
+                f"iterations={self.iterations})")
+
+
+class ItemSchedule:
+    """What amortized inference does inside one item of a sequence (called at the start of
+    every step after the first, before the couplings): set μ to the proposal, apply the
+    learned updates, and hold μ where the mode asks."""
+
+    def __init__(self, encoders: list[Encoder], mode: str):
+        self.encoders, self.mode = encoders, mode
+        self.held = {}
+        self.proposals, self.reads = {}, {}
+
+    def on_step(self, position: int):
+        """``position``: steps since the item started (≥ 1)."""
+        for encoder in self.encoders:
+            estimate = encoder.target._estimate.variables["mu"].get_value()
+            name = encoder.target.name
+            last_update = 1 + encoder.iterations * encoder.read_steps
+            if position == 1:
+                self.held[name] = encoder.proposal()
+                self.proposals[name] = self.held[name].copy()
+                self.reads[name] = []
+            elif position <= last_update and (position - 1) % encoder.read_steps == 0:
+                errors = {c.name: c._error.variables["eps"].get_value().copy() for c in encoder._read}
+                self.held[name] = self.held[name] + encoder.update_gain * encoder.update()
+                self.reads[name].append((self.held[name].copy(), errors))
+            elif position > last_update and self.mode == "hybrid":
+                continue
+            estimate[:] = self.held[name]
+
+    def finish(self):
+        """At the item's end: an estimate held by the amortized mode is read where it was held
+        (undoing the last step's drift, as the hold is re-applied at the start of each step)."""
+        if self.mode == "amortized":
+            for encoder in self.encoders:
+                if encoder.target.name in self.held:
+                    encoder.target._estimate.variables["mu"].get_value()[:] = self.held[encoder.target.name]
+
+    def steps_needed(self) -> int:
+        """The fewest steps per item the schedule needs (proposal, updates, one more step)."""
+        return max(2 + e.iterations * e.read_steps for e in self.encoders)

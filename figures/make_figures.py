@@ -8,7 +8,9 @@
 - Bogacz (2017) Fig. 7–8 (an interneuron learns Σ over trials): ``pcsim run bogacz-variance``;
 - Hebbian learning of a linear generative model: ``pcsim run learn-linear``;
 - attention as precision, shifting between two cues: ``pcsim run attention``;
-- Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``.
+- Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
+- tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
+- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``.
 """
 from pathlib import Path
 
@@ -20,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 def main(directory=HERE):
     written = []
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening"):
+                 "attention", "whitening", "generalized-tracking", "amortization"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

@@ -39,6 +39,7 @@ from brian2 import NeuronGroup
 
 from populations import Activation, proposal_equations, update_equations, update_variable
 
+from .learning import batch_mean, batch_outer
 from .projection import Coupling
 
 __all__ = ["Encoder", "INFERENCE", "ItemSchedule"]
@@ -59,7 +60,7 @@ class Encoder:
     weights : ndarray (target.size, source.size)
         V (live: changes when the encoder learns).
     bias : ndarray (target.size,)
-        c (live).
+        c (live: changes when the encoder learns).
     activation : populations.Activation
         f applied to x before V.
     plastic : bool
@@ -93,17 +94,15 @@ class Encoder:
 
     # -- populations ---------------------------------------------------------------------------
     def _build_groups(self, clock, codeobj_class) -> list[NeuronGroup]:
-        name = self.target.name
-        self._proposal = NeuronGroup(self.target.size, proposal_equations(), name=f"{name}_proposal",
+        name, neurons = self.target.name, self.target.size * self.target.batch
+        self._proposal = NeuronGroup(neurons, proposal_equations(), name=f"{name}_proposal",
                                      clock=clock, codeobj_class=codeobj_class)
         groups = [self._proposal]
         if self.iterations:
-            self._update = NeuronGroup(self.target.size, update_equations([c.name for c in self._read]),
+            self._update = NeuronGroup(neurons, update_equations([c.name for c in self._read]),
                                        name=f"{name}_update", clock=clock, codeobj_class=codeobj_class)
             groups.append(self._update)
-        # the groups' bias is the live array c: learning writes it in place
-        self._proposal.variables["bias"].get_value()[:] = self.bias
-        self.bias = self._proposal.variables["bias"].get_value()
+        self._proposal.variables["bias"].get_value()[:] = self.target._tile(self.bias)
         return groups
 
     def _couplings(self) -> list[Coupling]:
@@ -125,8 +124,9 @@ class Encoder:
         return self._update
 
     def proposal(self) -> np.ndarray:
-        """μ_q = V f(x) + c as the proposal neurons hold it now (a copy), shape (target.size,)."""
-        return self._proposal.variables["drive"].get_value() + self.bias
+        """μ_q = V f(x) + c as the proposal neurons hold it now (a copy), shape
+        (batch × target.size,), batch-major."""
+        return self._proposal.variables["drive"].get_value() + self._proposal.variables["bias"].get_value()
 
     def update(self) -> np.ndarray:
         """u = Σ_k U_k ε_k as the update neurons hold it now (a copy)."""
@@ -137,11 +137,12 @@ class Encoder:
         """Delta rule of V and c towards the current estimate (see the module docstring)."""
         if not self.plastic:
             return
-        step = scale * self.learning_rate
+        step, batch = scale * self.learning_rate, self.target.batch
         shortfall = self.target._estimate.variables["mu"].get_value() - self.proposal()
         rates = self.activation.rate_numpy(self.source._estimate.variables["mu"].get_value())
-        self.weights += step * np.outer(shortfall, rates)
-        self.bias += step * shortfall
+        self.weights += step * batch_outer(shortfall, rates, batch)
+        self.bias += step * batch_mean(shortfall, batch)
+        self._proposal.variables["bias"].get_value()[:] = self.target._tile(self.bias)
 
     def learn_updates(self, reads: list):
         """ΔU_k = α_u Σ_i (μ_end − μ_i+1) ε_k,iᵀ over an item's ``reads`` [(μ_i+1, {k: ε_k,i})]:
@@ -151,7 +152,8 @@ class Encoder:
         settled = self.target._estimate.variables["mu"].get_value()
         for held, errors in reads:
             for name, error in errors.items():
-                self.update_weights[name] += self.update_learning_rate * np.outer(settled - held, error)
+                self.update_weights[name] += self.update_learning_rate * batch_outer(
+                    settled - held, error, self.target.batch)
 
     def __repr__(self):
         return (f"Encoder({self.source.name} -> {self.target.name}, V {self.weights.shape}, "

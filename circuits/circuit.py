@@ -82,10 +82,17 @@ class Circuit:
         How often divergence is checked (default 1 ms).
     seed : int or None
         Seeds the random feedback weights of ``connect(..., feedback="random")``.
+    batch_size : int or None
+        Simulate B independent copies of every column at once, through the same weights
+        (batched trials): stimuli are (B, size), (T, B, size) or sequences (K, B, size);
+        :meth:`estimate` and :meth:`error` return (B, size), recordings (T, B, size), the free
+        energy one value per copy; learning averages the Hebbian terms over the batch. The
+        copies never interact, so the results equal B separate runs. None: no batch axis.
     """
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense",
-                 target=None, divergence_threshold=1e10, check_interval=1 * ms, seed=None):
+                 target=None, divergence_threshold=1e10, check_interval=1 * ms, seed=None,
+                 batch_size=None):
         self.dt = as_time(dt, "dt")
         self.tau_estimate = as_time(tau_estimate, "tau_estimate")
         self.tau_error = as_time(tau_error, "tau_error")
@@ -102,6 +109,10 @@ class Circuit:
         self.divergence_threshold = _positive_number(divergence_threshold, "divergence_threshold")
         self.check_interval = as_time(check_interval, "check_interval")
         self.seed = seed
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be None or an integer ≥ 1, got {batch_size!r}")
+        self.batch_size = None if batch_size is None else int(batch_size)
         self._rng = np.random.default_rng(seed)
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
@@ -428,17 +439,17 @@ class Circuit:
         dense = [c for column in self.columns.values() for c in column._couplings()]
         dense += [c for encoder in self.encoders.values() for c in encoder._couplings()]
         if self.backend == "synapses":
-            objects += [build_synapses(c, self._clock, self._codeobj_class) for c in dense]
+            objects += [build_synapses(c, self._clock, self._codeobj_class, self._copies) for c in dense]
             dense = []
         for projection in self.projections:
             if projection.backend == "dense":
                 dense += projection.couplings()
             else:
-                projection.synapses = [build_synapses(c, self._clock, self._codeobj_class)
+                projection.synapses = [build_synapses(c, self._clock, self._codeobj_class, self._copies)
                                        for c in projection.couplings()]
                 objects += projection.synapses
         if dense:
-            objects.append(build_dense_couplings(dense, self._clock))
+            objects.append(build_dense_couplings(dense, self._clock, batch=self.batch_size))
         if self.learns:
             self._learning_op = continuous_learning(self)
             objects.append(self._learning_op)
@@ -489,7 +500,7 @@ class Circuit:
         """
         steps = self._steps(duration, "duration")
         self.build()
-        clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt)
+        clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt, self.batch_size)
         every = _record_every(record, {True: 1, False: 0})
         sampler = self._simulate(steps * self.dt, clamps, every, report, continuous=self._continuous(learn))
         return self._recording(sampler)
@@ -609,7 +620,7 @@ class Circuit:
                              f"schedule (proposal and learned updates): use at least "
                              f"{schedule.steps_needed() * self.dt}")
         self.build()
-        values, items = sequence_stimuli(self._sensory_columns(), stimuli)
+        values, items = sequence_stimuli(self._sensory_columns(), stimuli, self.batch_size)
         boundaries = _ItemBoundaries(self, values, steps_per_item, reset_between, learn, schedule)
         first = {name: items_of_column[0] for name, items_of_column in values.items()}
         sampler = self._simulate(items * steps_per_item * self.dt, first, every, report,
@@ -631,7 +642,7 @@ class Circuit:
             for population, group, variable, symbol in (("estimate", column._estimate, "mu", "μ"),
                                                         ("error", column._error, "eps", "ε")):
                 values = group.variables[variable].get_value()
-                largest = np.max(np.abs(values))
+                largest = max(values.max(), -values.min())   # two reductions, no temporary; NaN stays NaN
                 if not largest <= self.divergence_threshold:   # also true for NaN
                     self._divergence = (
                         f"simulation diverged at t = {self._network.t}: column {column.name!r} "
@@ -647,8 +658,8 @@ class Circuit:
             t, estimate, error = sampler.result()
         else:
             t = np.zeros(0) * second
-            estimate = {n: np.zeros((0, c.size)) for n, c in self.columns.items()}
-            error = {n: np.zeros((0, c.error_size)) for n, c in self.columns.items()}
+            estimate = {n: self._unbatch(np.zeros((0, c.size * self._copies))) for n, c in self.columns.items()}
+            error = {n: self._unbatch(np.zeros((0, c.error_size * self._copies))) for n, c in self.columns.items()}
         gains = {name: column.attention for name, column in self.columns.items()
                  if isinstance(column.attention, np.ndarray)}
         if sampler is not None:
@@ -658,25 +669,40 @@ class Circuit:
                          **(trials or {}))
 
     # -- state and parameters ------------------------------------------------------------------
+    @property
+    def _copies(self) -> int:
+        return self.batch_size or 1
+
+    def _unbatch(self, values: np.ndarray) -> np.ndarray:
+        """Batch-major neuron values (…, B × n) as (…, B, n); unchanged without a batch."""
+        if self.batch_size is None:
+            return values
+        return values.reshape(*values.shape[:-1], self.batch_size, values.shape[-1] // self.batch_size)
+
     def estimate(self, column: ColumnRef) -> np.ndarray:
-        """Current μ of ``column`` (a copy), shape (size,)."""
-        return np.array(self._column(column, "column").estimate.mu[:])
+        """Current μ of ``column`` (a copy), shape (size,), or (B, size) with a batch."""
+        column = self._column(column, "column")
+        return self._unbatch(column.estimate.variables["mu"].get_value().copy())
 
     def error(self, column: ColumnRef) -> np.ndarray:
-        """Current ε of ``column`` (a copy), shape (size,)."""
-        return np.array(self._column(column, "column").error.eps[:])
+        """Current ε of ``column`` (a copy), shape (error_size,), or (B, error_size) with a batch."""
+        column = self._column(column, "column")
+        return self._unbatch(column.error.variables["eps"].get_value().copy())
 
-    def free_energy(self, estimates: dict | None = None) -> float:
+    def free_energy(self, estimates: dict | None = None):
         """Total free energy F(μ) at the current estimates, or with some columns at the
-        ``estimates`` given ({name: vector (size,)}, e.g. an encoder's proposals)."""
+        ``estimates`` given ({name: (size,) or (B, size)}, e.g. an encoder's proposals).
+        A float, or one value per copy (B,) with a batch."""
         estimates = {name: self.estimate(name) for name in self.columns} | dict(estimates or {})
-        return float(sum(free_energy_by_level(self.columns.values(), estimates, self._current_gains()).values()))
+        total = sum(free_energy_by_level(self.columns.values(), estimates, self._current_gains()).values())
+        return float(total) if self.batch_size is None else np.asarray(total, dtype=float)
 
     def posterior_precision(self) -> np.ndarray:
         """H, the Gauss–Newton Hessian of F at the current estimates over the stacked latent
         estimate neurons (columns in creation order); H⁻¹ is the Laplace posterior covariance
         (exact for linear circuits at the posterior mean). See :mod:`circuits.gaussian`."""
         from .gaussian import laplace_precision
+        self._check_unbatched("posterior_precision")
         estimates = {name: self.estimate(name) for name in self.columns}
         return laplace_precision(self, estimates, self._current_gains())
 
@@ -685,6 +711,7 @@ class Circuit:
         current estimate, {name: (samples, size)}; σ² = 1/diag H (``"mean-field"``) or z = μ + L γ
         with L Lᵀ = H⁻¹ (``"laplace"``). See :mod:`circuits.variational`."""
         from .variational import sample
+        self._check_unbatched("sample")
         return sample(self, samples, seed, covariance)
 
     def elbo(self, samples=1000, seed=None, covariance="mean-field", method="monte-carlo"):
@@ -692,12 +719,18 @@ class Circuit:
         by Monte Carlo or (linear circuits) in closed form. Compare with −:meth:`free_energy`,
         the point (Laplace) estimate."""
         from .variational import elbo
+        self._check_unbatched("elbo")
         return elbo(self, samples, seed, covariance, method)
+
+    def _check_unbatched(self, method):
+        if self.batch_size is not None:
+            raise ValueError(f"{method}() works on one copy of the circuit; with batch_size = "
+                             f"{self.batch_size}, use Circuit(batch_size=None) (or a circuit per input)")
 
     def _current_gains(self) -> dict:
         """The attention gains γ now in the error neurons (after a run; else the set ones)."""
         self.build()
-        return {name: column._error.variables["gain"].get_value().copy()
+        return {name: self._unbatch(column._error.variables["gain"].get_value().copy())
                 for name, column in self.columns.items() if "gain" in column._error.variables}
 
     def weights(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
@@ -715,14 +748,16 @@ class Circuit:
     def log_density(self, column: ColumnRef) -> float:
         """log p(x) of a whitening column's current input by the change of variables,
         log N(u; 0, I) − log |det B| (= − Σ log β_i for the autoregressive flow), from the
-        error neurons' current output u (exact once they have settled at u = B⁻¹(x − m))."""
+        error neurons' current output u (exact once they have settled at u = B⁻¹(x − m));
+        one value per copy (B,) with a batch."""
         column = self._column(column, "column")
         if column.flow not in ("autoregressive", "symmetric"):
             raise ValueError(f"log_density: column {column.name!r} has no lateral_inhibition flow "
                              f"('autoregressive' or 'symmetric')")
         u = self.error(column)
         log_det = np.linalg.slogdet(column.flow_matrix)[1]
-        return float(-0.5 * u @ u - 0.5 * column.size * np.log(2 * np.pi) - log_det)
+        density = -0.5 * np.sum(u * u, axis=-1) - 0.5 * column.size * np.log(2 * np.pi) - log_det
+        return float(density) if self.batch_size is None else density
 
     def _projection(self, upper, lower) -> Projection:
         upper, lower = self._column(upper, "upper"), self._column(lower, "lower")
@@ -752,6 +787,8 @@ class Circuit:
                 raise ValueError(f"attend: column {column.name!r} has a non-diagonal covariance; "
                                  f"change its gain between runs (a scalar or vector gain), not "
                                  f"with a TimedArray")
+            if self.batch_size is not None:   # the same gains for every copy
+                gain = TimedArray(np.tile(np.asarray(gain.values), (1, self.batch_size)), dt=gain.dt * second)
             column.attention = gain
             return
         gain = as_vector(gain, column.error_size, "gain")
@@ -821,48 +858,50 @@ def _record_every(record, named: dict) -> int:
 
 
 class _Recorder:
-    """Records t, μ and ε every k-th step into preallocated arrays, at the point of the step
+    """Records t, μ and ε every k-th step into one preallocated array, at the point of the step
     where the sensory clamp has run and the couplings have not (the state at the start of the
-    step). One Python call per step: Brian2's StateMonitors, which resize their arrays at every
-    step, cost about 12 µs each per step here, a 6-population circuit 73 µs of its 115 µs."""
+    step). One Python call and one ``np.concatenate`` per step: Brian2's StateMonitors, which
+    resize their arrays at every step, cost about 12 µs each per step here, a 6-population
+    circuit 73 µs of its 115 µs."""
 
     def __init__(self, circuit: Circuit, every: int, steps: int):
         self.every, self.step, self.row = every, 0, 0
         self.time = circuit._clock.variables["t"].get_value()   # the clock's (1,) array
         rows = -(-steps // every)
         self.times = np.empty(rows)
-        columns = list(circuit.columns.values())
-        self.names = [c.name for c in columns]
-        self.estimates = [np.empty((rows, c.size)) for c in columns]
-        self.errors = [np.empty((rows, c.error_size)) for c in columns]
-        self.pairs = [pair for c, estimates, errors in zip(columns, self.estimates, self.errors)
-                      for pair in ((c._estimate.variables["mu"].get_value(), estimates),
-                                   (c._error.variables["eps"].get_value(), errors))]
-        # attention that changes during the run is recorded too, for the free energy
-        self.gain_rows = {c.name: np.empty((rows, c.error_size)) for c in columns
-                          if not isinstance(c.attention, np.ndarray)}
-        self.pairs += [(circuit.columns[name]._error.variables["gain"].get_value(), buffer)
-                       for name, buffer in self.gain_rows.items()]
+        self.unbatch = circuit._unbatch
+        # what is recorded: μ and ε of every column, and attention that changes during the run
+        # (for the free energy); each gets a block of columns of one (rows, total) buffer
+        sources = []
+        for column in circuit.columns.values():
+            sources += [("estimate", column.name, column._estimate.variables["mu"].get_value()),
+                        ("error", column.name, column._error.variables["eps"].get_value())]
+            if not isinstance(column.attention, np.ndarray):
+                sources.append(("gain", column.name, column._error.variables["gain"].get_value()))
+        self.sources = [array for _, _, array in sources]
+        self.buffer = np.empty((rows, sum(len(array) for array in self.sources)))
+        bounds = np.cumsum([0] + [len(array) for array in self.sources])
+        self.blocks = {(kind, name): slice(a, b) for (kind, name, _), a, b in zip(sources, bounds, bounds[1:])}
         self.operation = NetworkOperation(self._on_step, when="start", order=0, clock=circuit._clock,
                                           name="recorder")
 
     def _on_step(self):
         if self.step % self.every == 0:
-            row = self.row
-            self.times[row] = self.time[0]
-            for source, target in self.pairs:
-                target[row] = source
+            self.times[self.row] = self.time[0]
+            np.concatenate(self.sources, out=self.buffer[self.row])
             self.row += 1
         self.step += 1
 
+    def _recorded(self, kind) -> dict:
+        rows = self.row   # fewer than allocated if the run stopped early
+        return {name: self.unbatch(self.buffer[:rows, block]) for (k, name), block in self.blocks.items()
+                if k == kind}
+
     def gains(self) -> dict:
-        return {name: buffer[:self.row] for name, buffer in self.gain_rows.items()}
+        return self._recorded("gain")
 
     def result(self):
-        rows = self.row   # fewer than allocated if the run stopped early
-        return (self.times[:rows] * second,
-                {n: a[:rows] for n, a in zip(self.names, self.estimates)},
-                {n: a[:rows] for n, a in zip(self.names, self.errors)})
+        return self.times[:self.row] * second, self._recorded("estimate"), self._recorded("error")
 
 
 class _ItemBoundaries:
@@ -902,11 +941,12 @@ class _ItemBoundaries:
         if self.schedule is not None:
             self.schedule.finish()
         columns = self.circuit.columns.values()
-        self.estimates.append({c.name: c._estimate.variables["mu"].get_value().copy() for c in columns})
-        self.errors.append({c.name: c._error.variables["eps"].get_value().copy() for c in columns})
+        self.estimates.append({c.name: self.circuit.estimate(c) for c in columns})
+        self.errors.append({c.name: self.circuit.error(c) for c in columns})
         self.energies.append(self.circuit.free_energy())
         if self.proposals:
-            proposed = {name: encoder.proposal() for name, encoder in self.circuit.encoders.items()}
+            proposed = {name: self.circuit._unbatch(encoder.proposal())
+                        for name, encoder in self.circuit.encoders.items()}
             for name, proposal in proposed.items():
                 self.proposals[name].append(proposal)
             self.proposal_energies.append(self.circuit.free_energy(proposed))

@@ -138,6 +138,15 @@ class Column:
         self._circuit.build()
         return self._interneuron
 
+    @property
+    def batch(self) -> int:
+        """How many copies of the column the circuit simulates at once (its ``batch_size``, or 1)."""
+        return self._circuit.batch_size or 1
+
+    def _tile(self, values) -> np.ndarray:
+        """Per-neuron ``values`` repeated for every copy of the batch (batch-major)."""
+        return np.tile(values, self.batch)
+
     def expand(self, vector: np.ndarray) -> np.ndarray:
         """A state-level vector (state_size,) as a generalized one (size,): (v, 0, …, 0)."""
         return np.concatenate([vector, np.zeros(self.size - self.state_size)])
@@ -182,21 +191,21 @@ class Column:
         else:
             estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
                                                 moving=self.generalized)
-        self._estimate = NeuronGroup(self.size, estimate_model, method=method,
+        self._estimate = NeuronGroup(self.size * self.batch, estimate_model, method=method,
                                      name=f"{self.name}_estimate", clock=clock, codeobj_class=codeobj_class)
-        self._error = NeuronGroup(self.error_size, error_equations([p.upper.name for p in self.downward],
+        self._error = NeuronGroup(self.error_size * self.batch, error_equations([p.upper.name for p in self.downward],
                                                              self.inhibition),
                                   method=method, name=f"{self.name}_error", clock=clock,
                                   codeobj_class=codeobj_class)
         if self.estimate_map is None:
-            self._error.prediction_offset = self.offset
+            self._error.prediction_offset = self._tile(self.offset)
         if self.learn_covariance:
-            self._interneuron = NeuronGroup(self.size, interneuron_equations(), method=method,
+            self._interneuron = NeuronGroup(self.size * self.batch, interneuron_equations(), method=method,
                                             name=f"{self.name}_interneuron", clock=clock,
                                             codeobj_class=codeobj_class)
         else:
             inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
-            self._error.variance = np.diag(inhibiting)
+            self._error.variance = self._tile(np.diag(inhibiting))
             self._error.gain = 1.0
             self._lateral = (self.flow_matrix if self.flow == "surround"
                              else inhibiting - np.diag(np.diag(inhibiting)))
@@ -221,7 +230,7 @@ class Column:
         Σ' − diag Σ' (a TimedArray gain is read by the column's attention clamp instead)."""
         if not isinstance(self.attention, np.ndarray) or self.flow:
             return
-        self._error.variables["gain"].get_value()[:] = self.attention
+        self._error.variables["gain"].get_value()[:] = self._tile(self.attention)
         if self._lateral is not None:
             attended = self.attended_covariance()
             self._lateral[:] = attended - np.diag(np.diag(attended))
@@ -230,7 +239,7 @@ class Column:
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
         interneurons to zero: what happens between the items of a sequence."""
         if not self.sensory:
-            self._estimate.variables["mu"].get_value()[:] = self.prior_mean
+            self._estimate.variables["mu"].get_value()[:] = self._tile(self.prior_mean)
         self._error.variables["eps"].get_value()[:] = 0.0
         if self._interneuron is not None:
             self._interneuron.variables["activity"].get_value()[:] = 0.0

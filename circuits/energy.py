@@ -47,7 +47,11 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
              for p in column.downward), np.zeros(column.error_size))
         gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
         residual = (mu - prediction) * np.sqrt(gain)
-        quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
+        covariance = column.covariance
+        if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:   # diagonal Σ: no matrix product
+            quadratic = (residual * residual) @ (1 / np.diag(covariance))
+        else:
+            quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
         log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1] - np.sum(np.log(gain), axis=-1)
         energies[column.name] = 0.5 * (quadratic + log_det)
     return energies

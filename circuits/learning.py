@@ -15,34 +15,52 @@ arrays the couplings read, so the network sees them at its next step.
 
 Σ stays symmetric positive definite: the Hebbian term is symmetrised (ε aᵀ is symmetric only at
 the fixed point) and Σ's eigenvalues are floored at the column's ``min_variance``.
+
+With ``Circuit(batch_size=B)`` every Hebbian term is averaged over the B copies,
+ε fᵀ → (1/B) Σ_b ε_b f_bᵀ: one update per batch, as in minibatch learning.
 """
 from __future__ import annotations
 
 import numpy as np
 from brian2 import NetworkOperation
 
-__all__ = ["update_weights", "update_covariance", "update_flow", "apply_learning", "continuous_learning"]
+__all__ = ["batch_outer", "batch_mean", "update_weights", "update_covariance", "update_flow",
+           "apply_learning", "continuous_learning"]
+
+
+def batch_outer(post: np.ndarray, pre: np.ndarray, batch: int) -> np.ndarray:
+    """(1/B) Σ_b post_b pre_bᵀ for batch-major arrays of B copies (np.outer when B = 1)."""
+    if batch == 1:
+        return np.outer(post, pre)
+    return post.reshape(batch, -1).T @ pre.reshape(batch, -1) / batch
+
+
+def batch_mean(values: np.ndarray, batch: int) -> np.ndarray:
+    """(1/B) Σ_b values_b for a batch-major array of B copies."""
+    return values if batch == 1 else values.reshape(batch, -1).mean(axis=0)
 
 
 def update_weights(projection, scale: float):
     """One update of W (and b, B) of a plastic projection."""
+    batch = projection.lower.batch
     eps = projection.lower._error.variables["eps"].get_value()
     rate = projection.activation.rate_numpy(projection.upper._estimate.variables["mu"].get_value())
     step = scale * projection.learning_rate
-    hebbian = np.outer(eps, rate)
+    hebbian = batch_outer(eps, rate, batch)
     projection._weights += step * (hebbian - projection.weight_decay * projection._weights)
     if projection.feedback == "kolen-pollack":
         projection._feedback += step * (hebbian.T - projection.weight_decay * projection._feedback)
     if projection.learn_bias:
-        projection.bias += step * eps
-        projection.lower._error.variables["prediction_offset"].get_value()[:] += step * eps
+        change = step * batch_mean(eps, batch)
+        projection.bias += change
+        projection.lower._error.variables["prediction_offset"].get_value()[:] += projection.lower._tile(change)
 
 
 def update_covariance(column, scale: float):
     """One update of Σ of a covariance-learning column, kept symmetric positive definite."""
     eps = column._error.variables["eps"].get_value()
     activity = column._interneuron.variables["activity"].get_value()
-    hebbian = np.outer(eps, activity)
+    hebbian = batch_outer(eps, activity, column.batch)
     updated = column.covariance + scale * column.covariance_learning_rate * (
         (hebbian + hebbian.T) / 2 - np.eye(column.size))
     values, vectors = np.linalg.eigh(updated)
@@ -65,11 +83,11 @@ def update_flow(column, scale: float):
     output = column._error.variables["eps"].get_value()
     if column.flow == "surround":
         # ΔW = α (u xᵀ) on the neighbour synapses: LMS towards E[u_i x_j] = 0 (Wiener–Hopf)
-        column.flow_matrix += scale * column.flow_learning_rate * np.outer(
-            output, column._estimate.variables["mu"].get_value()) * column.surround_mask
+        column.flow_matrix += scale * column.flow_learning_rate * batch_outer(
+            output, column._estimate.variables["mu"].get_value(), column.batch) * column.surround_mask
         return
-    centred = column._estimate.variables["mu"].get_value() - column.offset
-    hebbian = np.outer(centred, output)
+    centred = column._estimate.variables["mu"].get_value() - column._tile(column.offset)
+    hebbian = batch_outer(centred, output, column.batch)
     target = np.tril(hebbian) if column.flow == "autoregressive" else (hebbian + hebbian.T) / 2
     B = column.flow_matrix
     B += scale * column.flow_learning_rate * (target - B)
@@ -78,7 +96,7 @@ def update_flow(column, scale: float):
     else:
         values, vectors = np.linalg.eigh(B)
         B[:] = (vectors * np.maximum(values, np.sqrt(column.min_variance))) @ vectors.T
-    column._error.variables["variance"].get_value()[:] = np.diag(B)
+    column._error.variables["variance"].get_value()[:] = column._tile(np.diag(B))
     column._lateral[:] = B - np.diag(np.diag(B))
     column.covariance[:] = B @ B.T
 

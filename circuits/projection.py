@@ -27,6 +27,10 @@ Two backends compute couplings; they give identical trajectories:
 
 Both run before the groups' state updaters, so every step is a plain forward-Euler step of
 the whole circuit (all couplings read the state at the start of the step).
+
+With ``Circuit(batch_size=B)`` every group holds B copies of its neurons, batch-major (neuron
+b·n + i is neuron i of copy b): a dense coupling is one matrix–matrix product over the batch,
+(B, n_source) @ Mᵀ, and a Synapses coupling connects each copy to its own copy only.
 """
 from __future__ import annotations
 
@@ -148,8 +152,9 @@ class Projection:
                 f"activation={self.activation.name}, backend={self.backend!r})")
 
 
-def build_synapses(coupling: Coupling, clock, codeobj_class=None) -> Synapses:
-    """A Brian2 ``Synapses`` object computing ``coupling`` as a summed variable."""
+def build_synapses(coupling: Coupling, clock, codeobj_class=None, batch: int = 1) -> Synapses:
+    """A Brian2 ``Synapses`` object computing ``coupling`` as a summed variable (within each of
+    the ``batch`` copies)."""
     if coupling.matrix is None:
         synapses = Synapses(coupling.source, coupling.target,
                             f"{coupling.target_variable}_post = {coupling.source_expression()} : 1 (summed)",
@@ -161,29 +166,38 @@ def build_synapses(coupling: Coupling, clock, codeobj_class=None) -> Synapses:
                         f"{coupling.target_variable}_post = w * {coupling.source_expression()} : 1 (summed)",
                         name=coupling.name, clock=clock, codeobj_class=codeobj_class)
     post, pre = np.nonzero(coupling.matrix)
-    synapses.connect(i=pre, j=post)
-    synapses.w = coupling.matrix[post, pre]
+    rows, columns = coupling.matrix.shape
+    copies = np.arange(batch)[:, None]
+    synapses.connect(i=(pre + columns * copies).ravel(), j=(post + rows * copies).ravel())
+    synapses.w = np.tile(coupling.matrix[post, pre], batch)
     return synapses
 
 
-def build_dense_couplings(couplings: list[Coupling], clock, name: str = "dense_couplings"):
+def build_dense_couplings(couplings: list[Coupling], clock, name: str = "dense_couplings",
+                          batch: int | None = None):
     """One ``network_operation`` (``before_groups``) computing all ``couplings`` with NumPy.
 
     The group arrays are looked up once; they are the arrays Brian2's generated code reads,
-    so writing them in place is seen by the state updaters of the same step.
+    so writing them in place is seen by the state updaters of the same step. With a ``batch``
+    (B copies), the arrays are viewed as (B, n) and each product is (B, n_s) @ Mᵀ.
     """
     steps = []
     for coupling in couplings:
         source = coupling.source.variables[coupling.source_variable].get_value()
         target = coupling.target.variables[coupling.target_variable].get_value()
+        matrix = coupling.matrix
+        if batch is not None and matrix is not None:
+            source, target, matrix = source.reshape(batch, -1), target.reshape(batch, -1), matrix.T
         rate = coupling.activation.rate_numpy if coupling.activation is not None else None
-        steps.append((source, target, coupling.matrix, rate))
+        steps.append((source, target, matrix, rate, batch is not None))
 
     def compute_couplings():
-        for source, target, matrix, rate in steps:
+        for source, target, matrix, rate, batched in steps:
             values = source if rate is None else rate(source)
             if matrix is None:
                 target[:] = values
+            elif batched:
+                np.dot(values, matrix, out=target)   # (B, n_s) @ Mᵀ: the same M, seen transposed
             else:
                 np.dot(matrix, values, out=target)
 

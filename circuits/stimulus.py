@@ -7,6 +7,10 @@ A sensory column's estimate μ_0 is clamped to the stimulus in one of two ways:
   (``mu = stimulus_<name>(t - run_start, i)``, scheduled at the start of every step) reads.
 
 Sequences hold each item constant, so their items are written into μ_0 at each item's start.
+
+With a batch of B copies (``Circuit(batch_size=B)``) a constant stimulus is (B, size) (or
+(size,) for every copy), a time-varying one (T, B, size), a sequence (K, B, size) (or (K, size));
+they are flattened batch-major to match the groups' neurons.
 """
 from __future__ import annotations
 
@@ -37,27 +41,43 @@ def _current(column) -> np.ndarray:
     return column._estimate.variables["mu"].get_value().copy()
 
 
-def run_stimuli(columns, stimulus, steps: int, dt) -> dict:
-    """For every sensory column, a constant vector (size,) or a TimedArray.
+def run_stimuli(columns, stimulus, steps: int, dt, batch: int | None = None) -> dict:
+    """For every sensory column, a constant vector (batch × size,) or a TimedArray.
 
     ``stimulus``: None (hold the current value), a vector, a (steps, size) array sampled at
-    ``dt``, a TimedArray of shape (K, size), or a dict {name: one of those}.
+    ``dt``, a TimedArray of shape (K, size), or a dict {name: one of those}; with a ``batch``
+    of B copies: (B, size) or (size,), (steps, B, size), a TimedArray (K, B × size).
     """
     given = _per_column(columns, stimulus)
-    return {column.name: _run_stimulus(given[column.name], column, steps, dt) if column.name in given
+    return {column.name: _run_stimulus(given[column.name], column, steps, dt, batch) if column.name in given
             else _current(column) for column in columns}
 
 
-def _run_stimulus(stimulus, column, steps, dt):
+def _run_stimulus(stimulus, column, steps, dt, batch):
     label = f"stimulus for {column.name!r}"
+    copies = batch or 1
     if isinstance(stimulus, TimedArray):
-        return as_timed_array(stimulus, column.size, label)
+        return as_timed_array(stimulus, column.size * copies, label)
     values = as_array(stimulus, label)
-    if values.ndim <= 1:
-        return as_vector(values, column.size, label)
-    if values.shape != (steps, column.size):
-        raise ValueError(f"{label}: an array stimulus must have shape (T, {column.size}) with "
+    if batch is None:
+        if values.ndim <= 1:
+            return as_vector(values, column.size, label)
+        expected = (steps, column.size)
+    else:
+        if values.ndim <= 1:
+            return np.tile(as_vector(values, column.size, label), batch)
+        if values.ndim == 2:
+            if values.shape != (batch, column.size):
+                raise ValueError(f"{label}: with batch_size = {batch} a constant stimulus has shape "
+                                 f"({batch}, {column.size}) (or ({column.size},) for every copy), "
+                                 f"got {values.shape}; a time-varying one (T, {batch}, {column.size})")
+            return values.ravel().copy()
+        expected = (steps, batch, column.size)
+    if values.shape != expected:
+        shape = f"(T, {column.size})" if batch is None else f"(T, {batch}, {column.size})"
+        raise ValueError(f"{label}: an array stimulus must have shape {shape} with "
                          f"T = {steps} (one row per step), got {values.shape}")
+    values = values.reshape(steps, -1)
     # Pad to a power-of-two length (holding the last value): the TimedArray's length is part
     # of the generated code, so this bounds the number of distinct compilations.
     padded = 1 << (len(values) - 1).bit_length()
@@ -65,22 +85,28 @@ def _run_stimulus(stimulus, column, steps, dt):
     return TimedArray(values, dt=dt, name=f"stimulus_{column.name}")
 
 
-def sequence_stimuli(columns, stimuli) -> tuple[dict, int]:
-    """({name: (K, size) array}, K) for a sequence; a column not given holds its current value."""
+def sequence_stimuli(columns, stimuli, batch: int | None = None) -> tuple[dict, int]:
+    """({name: (K, batch × size) array}, K) for a sequence; a column not given holds its
+    current value. With a ``batch`` of B copies each item is (B, size) (or (size,) for all)."""
     given = _per_column(columns, stimuli)
     arrays = {name: as_array(values, f"stimuli for {name!r}") for name, values in given.items()}
-    lengths = {len(a) for a in arrays.values() if a.ndim == 2}
-    if not arrays or len(lengths) != 1 or any(a.ndim != 2 for a in arrays.values()) or 0 in lengths:
-        raise ValueError(f"stimuli must be a (K, size) array with K ≥ 1, or a dict of such arrays "
+    lengths = {len(a) for a in arrays.values() if a.ndim >= 2}
+    allowed = (2,) if batch is None else (2, 3)
+    if not arrays or len(lengths) != 1 or any(a.ndim not in allowed for a in arrays.values()) or 0 in lengths:
+        shape = "(K, size)" if batch is None else f"(K, {batch}, size) or (K, size)"
+        raise ValueError(f"stimuli must be a {shape} array with K ≥ 1, or a dict of such arrays "
                          f"with the same K, got shapes {[np.shape(a) for a in arrays.values()]}")
     items = lengths.pop()
     result = {}
     for column in columns:
-        if column.name in arrays:
-            if arrays[column.name].shape[1] != column.size:
-                raise ValueError(f"stimuli for {column.name!r} must have shape (K, {column.size}), "
-                                 f"got {arrays[column.name].shape}")
-            result[column.name] = arrays[column.name]
-        else:
+        if column.name not in arrays:
             result[column.name] = np.tile(_current(column), (items, 1))
+            continue
+        values = arrays[column.name]
+        expected = (items, column.size) if values.ndim == 2 else (items, batch, column.size)
+        if values.shape != expected:
+            shape = f"(K, {column.size})" if batch is None else f"(K, {batch}, {column.size}) or (K, {column.size})"
+            raise ValueError(f"stimuli for {column.name!r} must have shape {shape}, got {values.shape}")
+        result[column.name] = (values.reshape(items, -1) if values.ndim == 3
+                               else np.tile(values, (1, batch or 1)))
     return result, items

@@ -71,7 +71,8 @@ def save(circuit, path):
                 "circuit": {"dt": float(circuit.dt), "tau_estimate": float(circuit.tau_estimate),
                             "tau_error": float(circuit.tau_error), "backend": circuit.backend,
                             "target": circuit.target, "divergence_threshold": circuit.divergence_threshold,
-                            "check_interval": float(circuit.check_interval), "seed": circuit.seed},
+                            "check_interval": float(circuit.check_interval), "seed": circuit.seed,
+                            "batch_size": circuit.batch_size},
                 "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
         np.savez(handle, metadata=np.array(json.dumps(metadata)), **arrays)
@@ -106,7 +107,8 @@ def load(path):
         circuit = Circuit(dt=spec["dt"] * second, tau_estimate=spec["tau_estimate"] * second,
                           tau_error=spec["tau_error"] * second, backend=spec["backend"],
                           target=spec["target"], divergence_threshold=spec["divergence_threshold"],
-                          check_interval=spec["check_interval"] * second, seed=spec["seed"])
+                          check_interval=spec["check_interval"] * second, seed=spec["seed"],
+                          batch_size=spec.get("batch_size"))
         for column in metadata["columns"]:
             key = f"column/{column['name']}"
             options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],

@@ -9,12 +9,22 @@ Public surface::
     SimulationDiverged raised when a run blows up
     exact_posterior    closed-form posterior of a linear Gaussian circuit
     datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
+    Encoder            amortized inference: proposal and learned-update neurons of a latent column
+    set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
+
+Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
+``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
 """
+from .compilation import _apply_environment, cache_directory, set_cache_directory
 from .circuit import Circuit, SimulationDiverged
+from .amortization import Encoder
 from . import datasets
 from .gaussian import exact_posterior
 from .column import Column
 from .projection import Projection
 from .recording import Recording
 
-__all__ = ["Circuit", "Column", "Projection", "Recording", "SimulationDiverged", "datasets", "exact_posterior"]
+__all__ = ["Circuit", "Column", "Encoder", "Projection", "Recording", "SimulationDiverged", "cache_directory",
+           "datasets", "exact_posterior", "set_cache_directory"]
+
+_apply_environment()

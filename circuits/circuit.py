@@ -88,11 +88,17 @@ class Circuit:
         :meth:`estimate` and :meth:`error` return (B, size), recordings (T, B, size), the free
         energy one value per copy; learning averages the Hebbian terms over the batch. The
         copies never interact, so the results equal B separate runs. None: no batch axis.
+    device : {"runtime", "cpp_standalone"}
+        "runtime" (default): Brian2's runtime device, every feature. "cpp_standalone": the
+        circuit is compiled into one C++ program at its first run and later runs of the same
+        duration reuse it with new stimuli, weights and state as ``run_args`` (see
+        :mod:`circuits.standalone` for what it cannot do). ``standalone_directory``: where the
+        program is written (default: a new temporary directory).
     """
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense",
                  target=None, divergence_threshold=1e10, check_interval=1 * ms, seed=None,
-                 batch_size=None):
+                 batch_size=None, device="runtime", standalone_directory=None):
         self.dt = as_time(dt, "dt")
         self.tau_estimate = as_time(tau_estimate, "tau_estimate")
         self.tau_error = as_time(tau_error, "tau_error")
@@ -113,6 +119,13 @@ class Circuit:
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be None or an integer ≥ 1, got {batch_size!r}")
         self.batch_size = None if batch_size is None else int(batch_size)
+        if device not in ("runtime", "cpp_standalone"):
+            raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+        self.device = device
+        self._standalone = None
+        if device == "cpp_standalone":
+            from .standalone import StandaloneRunner
+            self._standalone = StandaloneRunner(self, standalone_directory)
         self._rng = np.random.default_rng(seed)
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
@@ -417,6 +430,9 @@ class Circuit:
             return self._network
         if not self.columns:
             raise ValueError("the circuit has no columns; add them with sensory() and column()")
+        if self._standalone is not None:
+            raise RuntimeError("a device='cpp_standalone' circuit is built and compiled by its first "
+                               "run(duration, stimulus); run it before reading its groups or state")
         objects = []
         self._clock = Clock(dt=self.dt, name="circuit_clock")
         for column in self.columns.values():
@@ -499,11 +515,51 @@ class Circuit:
             If rates became non-finite or exceeded ``divergence_threshold``.
         """
         steps = self._steps(duration, "duration")
+        every = _record_every(record, {True: 1, False: 0})
+        if self._standalone is not None:
+            return self._run_standalone(steps, stimulus, every, learn)
         self.build()
         clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt, self.batch_size)
-        every = _record_every(record, {True: 1, False: 0})
         sampler = self._simulate(steps * self.dt, clamps, every, report, continuous=self._continuous(learn))
         return self._recording(sampler)
+
+    def _run_standalone(self, steps, stimulus, every, learn) -> Recording:
+        """One run of the compiled C++ program (see :mod:`circuits.standalone`)."""
+        if learn:
+            raise ValueError("device='cpp_standalone' cannot learn during a run")
+        missing = [c.name for c in self._sensory_columns()
+                   if not (isinstance(stimulus, dict) and c.name in stimulus) and
+                   not (stimulus is not None and not isinstance(stimulus, dict))]
+        if missing:
+            raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
+                             f"(missing {missing}); it does not hold the previous one")
+        clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt, self.batch_size)
+        recorded = self._standalone.run(steps, every, clamps)
+        for column in self.columns.values():
+            for kind in ("mu", "eps"):
+                values = self._state(column, kind)
+                largest = max(values.max(), -values.min())
+                if not largest <= self.divergence_threshold:
+                    raise SimulationDiverged(
+                        f"simulation diverged (checked at the end of the standalone run): column "
+                        f"{column.name!r} reached |{'μ' if kind == 'mu' else 'ε'}| = {largest:.3g} "
+                        f"(threshold {self.divergence_threshold:.3g}). Use a smaller dt, larger time "
+                        f"constants, or check the weights and covariances; call reset() before running again.")
+        if recorded is None:
+            return self._recording()
+        t, estimates, errors = recorded
+        return self._recording(result=(t, {n: self._unbatch(v) for n, v in estimates.items()},
+                                       {n: self._unbatch(v) for n, v in errors.items()}))
+
+    def _state(self, column: Column, kind: str) -> np.ndarray:
+        """The live (runtime) or last (standalone) values of μ ("mu") or ε ("eps"), batch-major."""
+        if self._standalone is not None:
+            group = column._estimate if kind == "mu" else column._error
+            if group is None:
+                raise RuntimeError("a device='cpp_standalone' circuit has no state before its first run")
+            return self._standalone.state[(group.name, kind)]
+        group = column.estimate if kind == "mu" else column.error
+        return group.variables[kind].get_value()
 
     def _sensory_columns(self):
         return [c for c in self.columns.values() if c.sensory]
@@ -602,6 +658,10 @@ class Circuit:
             ``trial_proposal_free_energy`` (K,), F with the encoded columns at their proposals
             (``amortization_gap`` is the difference to ``trial_free_energy``).
         """
+        if self._standalone is not None:
+            raise ValueError("run_sequence needs Python at every item boundary (a network operation, which "
+                             "Brian2 skips in standalone mode); with device='cpp_standalone' call run() per "
+                             "item, or use the runtime device")
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         if learn not in (None, "trial", "continuous", False):
             raise ValueError(f"learn must be None, 'trial', 'continuous' or False, got {learn!r}")
@@ -653,9 +713,9 @@ class Circuit:
                     self._network.stop()
                     return
 
-    def _recording(self, sampler=None, trials=None) -> Recording:
-        if sampler is not None:
-            t, estimate, error = sampler.result()
+    def _recording(self, sampler=None, trials=None, result=None) -> Recording:
+        if sampler is not None or result is not None:
+            t, estimate, error = sampler.result() if sampler is not None else result
         else:
             t = np.zeros(0) * second
             estimate = {n: self._unbatch(np.zeros((0, c.size * self._copies))) for n, c in self.columns.items()}
@@ -682,12 +742,12 @@ class Circuit:
     def estimate(self, column: ColumnRef) -> np.ndarray:
         """Current μ of ``column`` (a copy), shape (size,), or (B, size) with a batch."""
         column = self._column(column, "column")
-        return self._unbatch(column.estimate.variables["mu"].get_value().copy())
+        return self._unbatch(self._state(column, "mu").copy())
 
     def error(self, column: ColumnRef) -> np.ndarray:
         """Current ε of ``column`` (a copy), shape (error_size,), or (B, error_size) with a batch."""
         column = self._column(column, "column")
-        return self._unbatch(column.error.variables["eps"].get_value().copy())
+        return self._unbatch(self._state(column, "eps").copy())
 
     def free_energy(self, estimates: dict | None = None):
         """Total free energy F(μ) at the current estimates, or with some columns at the
@@ -729,6 +789,8 @@ class Circuit:
 
     def _current_gains(self) -> dict:
         """The attention gains γ now in the error neurons (after a run; else the set ones)."""
+        if self._standalone is not None:   # constant gains only
+            return {name: column.attention for name, column in self.columns.items() if not column.learn_covariance}
         self.build()
         return {name: self._unbatch(column._error.variables["gain"].get_value().copy())
                 for name, column in self.columns.items() if "gain" in column._error.variables}
@@ -736,6 +798,18 @@ class Circuit:
     def weights(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
         """W of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size, upper.size)."""
         return self._projection(upper, lower).weights
+
+    def set_weights(self, upper: ColumnRef, lower: ColumnRef, weights):
+        """Replace W of the projection from ``upper`` to ``lower`` (shape (lower.size, upper.size))
+        from the next step (runtime) or the next run (standalone, without recompiling)."""
+        projection = self._projection(upper, lower)
+        weights = as_matrix(weights, projection._weights.shape, "weights")
+        if projection.backend == "synapses" and projection.synapses:
+            raise ValueError("set_weights: this projection's runtime Synapses were built for the old "
+                             "connectivity; use backend='dense' (or device='cpp_standalone')")
+        projection._weights[:] = weights
+        if projection._synaptic is not projection._weights:   # generalized coordinates: I ⊗ W
+            projection._synaptic[:] = np.kron(np.eye(projection.lower.order), weights)
 
     def bias(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
         """b of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size,)."""
@@ -799,7 +873,9 @@ class Circuit:
     def reset(self):
         """Back to the initial state: time 0, estimates at the prior mean (sensory ones at 0),
         errors and interneurons zero. Weights, covariances and parameters are kept."""
-        if self._network is not None:
+        if self._standalone is not None:
+            self._standalone.reset()
+        elif self._network is not None:
             for column in self.columns.values():
                 column._set_initial_state(self.tau_estimate, self.tau_error)
             self._network.t_ = 0.0

@@ -1,7 +1,7 @@
 """``pcsim``: run the canned simulations from the command line.
 
     pcsim list
-    pcsim run NAME [--out DIR] [--duration MS] [--seed N]
+    pcsim run NAME [--out DIR] [--duration MS] [--seed N] [--cache DIR]
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 
 from brian2 import ms
 
+from .compilation import set_cache_directory
 from .simulations import SIMULATIONS, get_simulation
 
 
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="simulated time in ms (default: the simulation's own)")
     run.add_argument("--seed", type=int, default=0, metavar="N",
                      help="random seed for weights and data (default 0)")
+    run.add_argument("--cache", default=None, metavar="DIR",
+                     help="directory for Brian2's compiled code (default: $PREDICTIVE_CIRCUITS_CACHE "
+                          "or ~/.cython/brian_extensions)")
     return parser
 
 
@@ -54,6 +58,8 @@ def main(argv=None) -> int:
         print("pcsim: --duration must be a positive number of milliseconds", file=sys.stderr)
         return 2
     duration = module.DEFAULT_DURATION if args.duration is None else args.duration * ms
+    if args.cache:
+        set_cache_directory(args.cache)
     out = args.out or f"pcsim-out/{module.NAME}"
     start = time.perf_counter()
     try:

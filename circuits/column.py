@@ -231,7 +231,11 @@ class Column:
         if not isinstance(self.attention, np.ndarray) or self.flow:
             return
         self._error.variables["gain"].get_value()[:] = self._tile(self.attention)
-        if self._lateral is not None:
+        self._attend_lateral()
+
+    def _attend_lateral(self):
+        """The lateral synapses carry Σ' − diag Σ' for the current constant gain."""
+        if self._lateral is not None and isinstance(self.attention, np.ndarray) and not self.flow:
             attended = self.attended_covariance()
             self._lateral[:] = attended - np.diag(np.diag(attended))
 

@@ -43,7 +43,8 @@ from populations import Activation
 
 BACKENDS = ("dense", "synapses")
 
-__all__ = ["BACKENDS", "FEEDBACK", "Coupling", "Projection", "build_dense_couplings", "build_synapses"]
+__all__ = ["BACKENDS", "FEEDBACK", "Coupling", "Projection", "build_dense_couplings", "build_synapses",
+           "synapse_indices"]
 
 
 @dataclass
@@ -152,9 +153,16 @@ class Projection:
                 f"activation={self.activation.name}, backend={self.backend!r})")
 
 
-def build_synapses(coupling: Coupling, clock, codeobj_class=None, batch: int = 1) -> Synapses:
+def synapse_indices(matrix: np.ndarray, all_pairs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(post, pre) of the synapses of a coupling with ``matrix``: where it is non-zero, or every
+    pair (so that any later weights fit the same synapses)."""
+    return np.nonzero(np.ones(matrix.shape, dtype=bool) if all_pairs else matrix)
+
+
+def build_synapses(coupling: Coupling, clock, codeobj_class=None, batch: int = 1,
+                   all_pairs: bool = False) -> Synapses:
     """A Brian2 ``Synapses`` object computing ``coupling`` as a summed variable (within each of
-    the ``batch`` copies)."""
+    the ``batch`` copies), with synapses where the matrix is non-zero or at ``all_pairs``."""
     if coupling.matrix is None:
         synapses = Synapses(coupling.source, coupling.target,
                             f"{coupling.target_variable}_post = {coupling.source_expression()} : 1 (summed)",
@@ -165,7 +173,7 @@ def build_synapses(coupling: Coupling, clock, codeobj_class=None, batch: int = 1
                         f"w : 1 (constant)\n"
                         f"{coupling.target_variable}_post = w * {coupling.source_expression()} : 1 (summed)",
                         name=coupling.name, clock=clock, codeobj_class=codeobj_class)
-    post, pre = np.nonzero(coupling.matrix)
+    post, pre = synapse_indices(coupling.matrix, all_pairs)
     rows, columns = coupling.matrix.shape
     copies = np.arange(batch)[:, None]
     synapses.connect(i=(pre + columns * copies).ravel(), j=(post + rows * copies).ravel())

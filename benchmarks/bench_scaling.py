@@ -1,0 +1,150 @@
+"""Scaling report: wall time vs number of neurons (to ~10⁴ neurons, 10⁷ weights) and vs
+simulated time, for the circuit and the NumPy Euler reference, with peak memory.
+
+    python benchmarks/bench_scaling.py [--figure figures/performance.png] [--quick]
+
+Each size runs in its own Python process (so its peak RSS is its own): build the 3-level
+linear hierarchy (n, n/4, n/16), run 1 ms (set-up: build and compile or load), then the
+timed run with recording every 10th step, then the NumPy reference of the same equations
+and steps in the same process. Printed per size: neurons (estimate + error), weights, the
+weights' memory, wall time per simulated ms for both and their ratio, and the process's
+peak RSS. A second sweep runs the (256, 64, 16) circuit for 10 ms … 10 s of simulated time.
+If ngc-learn imports (``pip install ngclearn``) its wall time is added; otherwise that is
+stated. Writes the figure (PNG) and ``benchmarks/scaling.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZES = [64, 256, 1024, 2048, 4096, 6144]
+DURATIONS_MS = [10, 100, 1000, 10000]
+
+
+def measure(top: int, duration_ms: float, reference: bool) -> dict:
+    """One size, in this process."""
+    from brian2 import ms
+
+    from benchmarks.bench_inference import circuit_for, hierarchy
+    from tests.reference import simulate
+
+    sizes = (top, max(1, top // 4), max(1, top // 16))
+    model = hierarchy(sizes)
+    x = np.random.default_rng(1).normal(size=sizes[0])
+    start = time.perf_counter()
+    circuit = circuit_for(model, "dense")
+    circuit.run(1 * ms, stimulus=x, record=False)
+    setup = time.perf_counter() - start
+    circuit.reset()
+    start = time.perf_counter()
+    circuit.run(duration_ms * ms, stimulus=x, record=10)
+    brian = time.perf_counter() - start
+    steps = int(round(duration_ms / 0.1))
+    numpy_time = None
+    if reference:
+        start = time.perf_counter()
+        simulate(model, {"x": np.broadcast_to(x, (steps, sizes[0]))}, steps, 1e-4, 0.010, 0.002)
+        numpy_time = time.perf_counter() - start
+    weights = sum(edge.weights.size for edge in model.edges)
+    return {"sizes": sizes, "neurons": 2 * sum(sizes), "weights": weights,
+            "weights_mb": weights * 8 / 2 ** 20, "duration_ms": duration_ms, "setup_s": setup,
+            "brian2_s": brian, "numpy_s": numpy_time,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def in_subprocess(top, duration_ms, reference=True) -> dict:
+    output = subprocess.run([sys.executable, __file__, "--one", str(top), "--duration", str(duration_ms)]
+                            + ([] if reference else ["--no-reference"]),
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def ngclearn_available() -> str | None:
+    try:
+        import ngclearn  # noqa: F401
+    except ImportError as error:
+        return f"ngc-learn not installed ({error}); pip install ngclearn to add it"
+    return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--figure", default=str(ROOT / "figures" / "performance.png"))
+    parser.add_argument("--quick", action="store_true", help="sizes up to 1024 and 1 s only")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-reference", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one, args.duration, not args.no_reference)))
+        return
+    sizes = [s for s in SIZES if s <= 1024] if args.quick else SIZES
+    durations = [d for d in DURATIONS_MS if d <= 1000] if args.quick else DURATIONS_MS
+    by_size = []
+    print(f"{'sizes':>18} {'neurons':>8} {'weights':>9} {'W MB':>7} {'brian2 ms/ms':>13} "
+          f"{'numpy ms/ms':>12} {'ratio':>6} {'peak RSS MB':>12}")
+    for top in sizes:
+        duration = 100.0 if top <= 1024 else 20.0   # keep the big ones to a minute
+        row = in_subprocess(top, duration)
+        by_size.append(row)
+        print(f"{str(tuple(row['sizes'])):>18} {row['neurons']:8d} {row['weights']:9d} {row['weights_mb']:7.1f} "
+              f"{1000 * row['brian2_s'] / duration:13.2f} {1000 * row['numpy_s'] / duration:12.2f} "
+              f"{row['brian2_s'] / row['numpy_s']:6.2f} {row['peak_rss_mb']:12.0f}")
+    by_duration = []
+    print(f"\n(256, 64, 16): {'simulated ms':>12} {'brian2 s':>9} {'numpy s':>9} {'ratio':>6}")
+    for duration in durations:
+        row = in_subprocess(256, duration)
+        by_duration.append(row)
+        print(f"{'':>15}{duration:12g} {row['brian2_s']:9.3f} {row['numpy_s']:9.3f} "
+              f"{row['brian2_s'] / row['numpy_s']:6.2f}")
+    note = ngclearn_available()
+    print("\n" + (note or "ngc-learn found"))
+    (ROOT / "benchmarks" / "scaling.json").write_text(json.dumps(
+        {"by_size": by_size, "by_duration": by_duration, "ngclearn": note or "available"}, indent=1) + "\n")
+    _figure(by_size, by_duration, note, args.figure)
+    print(f"wrote {args.figure} and benchmarks/scaling.json")
+
+
+def _figure(by_size, by_duration, note, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = figure.subplots(1, 3)
+    neurons = [r["neurons"] for r in by_size]
+    per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
+    axes[0].loglog(neurons, per_ms(by_size, "brian2_s"), "o-", label="circuit (Brian2, dense)")
+    axes[0].loglog(neurons, per_ms(by_size, "numpy_s"), "s--", label="NumPy Euler reference")
+    for r, n in zip(by_size, neurons):
+        axes[0].annotate(f"{r['weights'] / 1e6:.2g}M W", (n, 1000 * r["brian2_s"] / r["duration_ms"]),
+                         fontsize=6, textcoords="offset points", xytext=(3, -9))
+    axes[0].set(xlabel="neurons (estimate + error)", ylabel="wall ms per simulated ms (dt 0.1 ms)",
+                title="Scaling with size")
+    durations = [r["duration_ms"] for r in by_duration]
+    axes[1].loglog(durations, [r["brian2_s"] for r in by_duration], "o-", label="circuit")
+    axes[1].loglog(durations, [r["numpy_s"] for r in by_duration], "s--", label="NumPy reference")
+    axes[1].set(xlabel="simulated time (ms)", ylabel="wall time (s)", title="(256, 64, 16): scaling with time")
+    axes[2].loglog([r["weights_mb"] for r in by_size], [r["peak_rss_mb"] for r in by_size], "o-",
+                   label="peak RSS of the process")
+    axes[2].loglog([r["weights_mb"] for r in by_size], [r["weights_mb"] for r in by_size], ":", color="0.5",
+                   label="the weights themselves")
+    axes[2].set(xlabel="weights (MB)", ylabel="MB", title="Memory")
+    for axis in axes:
+        axis.legend(fontsize=7)
+    if note:
+        figure.text(0.01, -0.04, "ngc-learn: " + note, fontsize=7)
+    figure.savefig(path, dpi=150, bbox_inches="tight")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,13 +9,16 @@ timed run with recording every 10th step, then the NumPy reference of the same e
 and steps in the same process. Printed per size: neurons (estimate + error), weights, the
 weights' memory, wall time per simulated ms for both and their ratio, and the process's
 peak RSS. A second sweep runs the (256, 64, 16) circuit for 10 ms … 10 s of simulated time.
-If ngc-learn imports (``pip install ngclearn``) its wall time is added; otherwise that is
-stated. Writes the figure (PNG) and ``benchmarks/scaling.json``.
+With ``--ngclearn-python PATH`` (or $NGCLEARN_PYTHON), an interpreter with ngc-learn installed
+(it needs numpy ≥ 2.4, which Brian2 2.9 cannot import, so it has its own virtual environment),
+``bench_ngclearn.py`` times the same hierarchy in ngc-learn (JAX on CPU) at every point;
+otherwise the figure says it was not run. Writes the figure (PNG) and ``benchmarks/scaling.json``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -69,18 +72,22 @@ def in_subprocess(top, duration_ms, reference=True) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def ngclearn_available() -> str | None:
-    try:
-        import ngclearn  # noqa: F401
-    except ImportError as error:
-        return f"ngc-learn not installed ({error}); pip install ngclearn to add it"
-    return None
+def ngclearn_time(python, sizes, steps) -> float | None:
+    """Wall time of ``steps`` steps of the hierarchy in ngc-learn (None without an interpreter)."""
+    if not python:
+        return None
+    output = subprocess.run([python, str(ROOT / "benchmarks" / "bench_ngclearn.py"), "--sizes",
+                             ",".join(map(str, sizes)), "--steps", str(steps)],
+                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])["ngclearn_s"]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figure", default=str(ROOT / "figures" / "performance.png"))
     parser.add_argument("--quick", action="store_true", help="sizes up to 1024 and 1 s only")
+    parser.add_argument("--ngclearn-python", default=os.environ.get("NGCLEARN_PYTHON"),
+                        help="an interpreter with ngc-learn installed (default $NGCLEARN_PYTHON)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-reference", action="store_true", help=argparse.SUPPRESS)
@@ -92,25 +99,28 @@ def main(argv=None):
     durations = [d for d in DURATIONS_MS if d <= 1000] if args.quick else DURATIONS_MS
     by_size = []
     print(f"{'sizes':>18} {'neurons':>8} {'weights':>9} {'W MB':>7} {'brian2 ms/ms':>13} "
-          f"{'numpy ms/ms':>12} {'ratio':>6} {'peak RSS MB':>12}")
+          f"{'numpy ms/ms':>12} {'ngc ms/ms':>10} {'ratio':>6} {'peak RSS MB':>12}")
     for top in sizes:
         duration = 100.0 if top <= 1024 else 20.0   # keep the big ones to a minute
         row = in_subprocess(top, duration)
+        row["ngclearn_s"] = ngclearn_time(args.ngclearn_python, row["sizes"], int(round(duration / 0.1)))
         by_size.append(row)
+        ngc = "-" if row["ngclearn_s"] is None else f"{1000 * row['ngclearn_s'] / duration:.2f}"
         print(f"{str(tuple(row['sizes'])):>18} {row['neurons']:8d} {row['weights']:9d} {row['weights_mb']:7.1f} "
               f"{1000 * row['brian2_s'] / duration:13.2f} {1000 * row['numpy_s'] / duration:12.2f} "
-              f"{row['brian2_s'] / row['numpy_s']:6.2f} {row['peak_rss_mb']:12.0f}")
+              f"{ngc:>10} {row['brian2_s'] / row['numpy_s']:6.2f} {row['peak_rss_mb']:12.0f}")
     by_duration = []
-    print(f"\n(256, 64, 16): {'simulated ms':>12} {'brian2 s':>9} {'numpy s':>9} {'ratio':>6}")
+    print(f"\n(256, 64, 16): {'simulated ms':>12} {'brian2 s':>9} {'numpy s':>9} {'ngc s':>7} {'ratio':>6}")
     for duration in durations:
         row = in_subprocess(256, duration)
+        row["ngclearn_s"] = ngclearn_time(args.ngclearn_python, row["sizes"], int(round(duration / 0.1)))
         by_duration.append(row)
-        print(f"{'':>15}{duration:12g} {row['brian2_s']:9.3f} {row['numpy_s']:9.3f} "
+        ngc = "-" if row["ngclearn_s"] is None else f"{row['ngclearn_s']:.3f}"
+        print(f"{'':>15}{duration:12g} {row['brian2_s']:9.3f} {row['numpy_s']:9.3f} {ngc:>7} "
               f"{row['brian2_s'] / row['numpy_s']:6.2f}")
-    note = ngclearn_available()
-    print("\n" + (note or "ngc-learn found"))
+    note = None if args.ngclearn_python else "not run (pass --ngclearn-python, an interpreter with ngclearn)"
     (ROOT / "benchmarks" / "scaling.json").write_text(json.dumps(
-        {"by_size": by_size, "by_duration": by_duration, "ngclearn": note or "available"}, indent=1) + "\n")
+        {"by_size": by_size, "by_duration": by_duration, "ngclearn": note or args.ngclearn_python}, indent=1) + "\n")
     _figure(by_size, by_duration, note, args.figure)
     print(f"wrote {args.figure} and benchmarks/scaling.json")
 
@@ -125,6 +135,8 @@ def _figure(by_size, by_duration, note, path):
     per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
     axes[0].loglog(neurons, per_ms(by_size, "brian2_s"), "o-", label="circuit (Brian2, dense)")
     axes[0].loglog(neurons, per_ms(by_size, "numpy_s"), "s--", label="NumPy Euler reference")
+    if not note:
+        axes[0].loglog(neurons, per_ms(by_size, "ngclearn_s"), "^:", label="ngc-learn 3.2 (JAX CPU, float32)")
     for r, n in zip(by_size, neurons):
         axes[0].annotate(f"{r['weights'] / 1e6:.2g}M W", (n, 1000 * r["brian2_s"] / r["duration_ms"]),
                          fontsize=6, textcoords="offset points", xytext=(3, -9))
@@ -133,6 +145,8 @@ def _figure(by_size, by_duration, note, path):
     durations = [r["duration_ms"] for r in by_duration]
     axes[1].loglog(durations, [r["brian2_s"] for r in by_duration], "o-", label="circuit")
     axes[1].loglog(durations, [r["numpy_s"] for r in by_duration], "s--", label="NumPy reference")
+    if not note:
+        axes[1].loglog(durations, [r["ngclearn_s"] for r in by_duration], "^:", label="ngc-learn")
     axes[1].set(xlabel="simulated time (ms)", ylabel="wall time (s)", title="(256, 64, 16): scaling with time")
     axes[2].loglog([r["weights_mb"] for r in by_size], [r["peak_rss_mb"] for r in by_size], "o-",
                    label="peak RSS of the process")

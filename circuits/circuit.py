@@ -18,7 +18,7 @@ from .learning import apply_learning, continuous_learning
 from .projection import BACKENDS, FEEDBACK, Projection, build_dense_couplings, build_synapses
 from .recording import Recording
 from .stimulus import run_stimuli, sequence_stimuli
-from .validation import as_covariance, as_matrix, as_time, as_timed_array, as_vector, check_name
+from .validation import as_covariance, as_matrix, as_time, as_timed_array, as_vector, check_name, is_diagonal
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -222,7 +222,7 @@ class Circuit:
         if flat_prior and (dynamics is not None or learn_covariance):
             raise ValueError("flat_prior=True: a flat prior has no covariance or dynamics to use; "
                              "drop dynamics / learn_covariance")
-        largest = np.linalg.eigvalsh(covariance).max() * (
+        largest = (np.diagonal(covariance).max() if is_diagonal(covariance) else np.linalg.eigvalsh(covariance).max()) * (
             1.0 if order == 1 else np.linalg.eigvalsh(temporal_covariance(order, smoothness)).max())
         if float(self.dt / self.tau_error) * largest >= 1:
             raise ValueError(f"covariance: its largest eigenvalue {largest:.3g} makes the error "

@@ -8,6 +8,7 @@ from populations import error_equations, estimate_equations, interneuron_equatio
 
 from .generalized import shift_operator, temporal_covariance
 from .projection import Coupling
+from .validation import is_diagonal
 
 __all__ = ["Column"]
 
@@ -182,7 +183,7 @@ class Column:
         """How Σ ε reaches the error neurons: "self", "lateral" or "interneuron"."""
         if self.learn_covariance:
             return "interneuron"
-        return "lateral" if self.flow or np.any(self.lateral_covariance) else "self"
+        return "lateral" if self.flow or not is_diagonal(self.covariance) else "self"
 
     def _build_groups(self, clock, codeobj_class, method: str):
         """Create the NeuronGroups (called once by the circuit)."""
@@ -207,8 +208,11 @@ class Column:
             inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
             self._error.variance = self._tile(np.diag(inhibiting))
             self._error.gain = 1.0
-            self._lateral = (self.flow_matrix if self.flow == "surround"
-                             else inhibiting - np.diag(np.diag(inhibiting)))
+            if self.flow == "surround":
+                self._lateral = self.flow_matrix
+            elif self.inhibition == "lateral":
+                self._lateral = inhibiting - np.diag(np.diag(inhibiting))
+            # (a diagonal Σ has no lateral synapses: _lateral stays None)
 
     def _groups(self) -> list[NeuronGroup]:
         return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]

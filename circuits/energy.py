@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import is_diagonal
+
 __all__ = ["free_energy_by_level"]
 
 
@@ -47,11 +49,16 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
              for p in column.downward), np.zeros(column.error_size))
         gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
         residual = (mu - prediction) * np.sqrt(gain)
-        covariance = column.covariance
-        if np.count_nonzero(covariance - np.diag(np.diag(covariance))) == 0:   # diagonal Σ: no matrix product
-            quadratic = (residual * residual) @ (1 / np.diag(covariance))
+        if is_diagonal(column.covariance):   # no matrix product, no inverse
+            quadratic = (residual * residual) @ (1 / np.diagonal(column.covariance))
         else:
             quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
-        log_det = np.linalg.slogdet(2 * np.pi * column.covariance)[1] - np.sum(np.log(gain), axis=-1)
+        log_det = (column.error_size * np.log(2 * np.pi) + _log_det(column.covariance)
+                   - np.sum(np.log(gain), axis=-1))
         energies[column.name] = 0.5 * (quadratic + log_det)
     return energies
+
+
+def _log_det(matrix: np.ndarray) -> float:
+    """log det of a positive-definite matrix (a sum of logs when it is diagonal)."""
+    return float(np.sum(np.log(np.diagonal(matrix)))) if is_diagonal(matrix) else np.linalg.slogdet(matrix)[1]

@@ -94,6 +94,12 @@ def as_covariance(value, size: int, parameter: str = "covariance") -> np.ndarray
     return np.array(array)
 
 
+def is_diagonal(matrix: np.ndarray) -> bool:
+    """Whether a square matrix has no non-zero entry off its diagonal (two scans, no temporary
+    of the matrix's size: this runs on covariances of 10⁴ × 10⁴ too)."""
+    return np.count_nonzero(matrix) == np.count_nonzero(np.diagonal(matrix))
+
+
 def as_timed_array(timed, size: int, parameter: str):
     """A dimensionless Brian2 TimedArray with finite values of shape (K, size)."""
     values = np.asarray(timed.values)

@@ -82,6 +82,11 @@ def as_covariance(value, size: int, parameter: str = "covariance") -> np.ndarray
     if array.shape != (size, size):
         raise ValueError(f"{parameter} must be a scalar, a vector of {size} variances or a "
                          f"({size}, {size}) matrix, got shape {array.shape}")
+    if is_diagonal(array):   # symmetric; positive definite iff its diagonal is positive
+        if np.any(np.diagonal(array) <= 0):
+            raise ValueError(f"{parameter} must be positive definite; its diagonal has "
+                             f"{np.count_nonzero(np.diagonal(array) <= 0)} non-positive entries")
+        return np.array(array)
     if not np.allclose(array, array.T, rtol=1e-12, atol=1e-12 * np.abs(array).max()):
         raise ValueError(f"{parameter} must be symmetric; got a matrix whose largest asymmetry "
                          f"|Σ - Σᵀ| is {np.abs(array - array.T).max():.3g}; pass (S + S.T)/2")

@@ -15,7 +15,9 @@ class Recording:
 
     Row n holds the state at the start of step n, i.e. at time ``t[n]`` (the sensory
     estimates are the stimulus x(t[n])). The state after the last step is what
-    :meth:`Circuit.estimate` and :meth:`Circuit.error` return.
+    :meth:`Circuit.estimate` and :meth:`Circuit.error` return. With ``Circuit(batch_size=B)``
+    every per-column array gains a batch axis after the time or item axis — (T, B, size),
+    (K, B, size) — and free energies are (T, B) and (K, B).
 
     Attributes
     ----------

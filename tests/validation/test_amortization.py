@@ -141,3 +141,18 @@ def test_amortization_errors():
         circuit.elbo(covariance="full")
     with pytest.raises(ValueError, match="samples"):
         circuit.sample(1)
+
+
+def test_encoder_learns_alongside_the_generative_weights():
+    """One run_sequence: W learns (Hebbian) while the encoder learns from the settled estimates
+    of the changing model; both change, and the gap still shrinks (the encoder tracks W)."""
+    circuit = Circuit()
+    circuit.sensory("x", 3, covariance=0.5)
+    circuit.column("z", 2, covariance=1.0)
+    circuit.connect("z", "x", [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], plastic=True, learning_rate=0.002)
+    encoder = circuit.encoder("z", learning_rate=0.2)
+    before = circuit.weights("z", "x")
+    rec = circuit.run_sequence(np.random.default_rng(0).normal(size=(200, 3)), 40 * ms, inference="hybrid")
+    assert np.abs(circuit.weights("z", "x") - before).max() > 1e-3
+    assert np.abs(encoder.weights).max() > 0.1
+    assert rec.amortization_gap[-20:].mean() < 0.05 * rec.amortization_gap[:20].mean()

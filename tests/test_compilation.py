@@ -7,7 +7,6 @@ from pathlib import Path
 from brian2 import prefs
 
 from circuits import cache_directory, set_cache_directory
-from circuits.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,13 +28,10 @@ def test_environment_variable_is_read_at_import(tmp_path):
     assert Path(output.strip().splitlines()[-1]) == (tmp_path / "from-env").resolve()
 
 
-def test_pcsim_cache_option(tmp_path, monkeypatch):
-    """``pcsim run --cache DIR`` compiles into DIR (checked on a short run)."""
-    previous = prefs.codegen.runtime.cython.cache_dir
-    try:
-        assert main(["run", "bogacz-perception", "--duration", "20", "--out", str(tmp_path / "out"),
-                     "--cache", str(tmp_path / "cache")]) == 0
-        assert cache_directory() == (tmp_path / "cache").resolve()
-        assert any((tmp_path / "cache").iterdir())   # compiled modules landed there
-    finally:
-        prefs.codegen.runtime.cython.cache_dir = previous
+def test_pcsim_cache_option(tmp_path):
+    """``pcsim run --cache DIR`` compiles into DIR (a new process, so nothing is already loaded
+    in memory; a short run)."""
+    subprocess.run([sys.executable, "-m", "circuits.cli", "run", "bogacz-perception", "--duration", "20",
+                    "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")],
+                   cwd=ROOT, check=True, capture_output=True)
+    assert any((tmp_path / "cache").iterdir())   # compiled modules landed there

@@ -527,24 +527,16 @@ class Circuit:
         """One run of the compiled C++ program (see :mod:`circuits.standalone`)."""
         if learn:
             raise ValueError("device='cpp_standalone' cannot learn during a run")
-        missing = [c.name for c in self._sensory_columns()
-                   if not (isinstance(stimulus, dict) and c.name in stimulus) and
-                   not (stimulus is not None and not isinstance(stimulus, dict))]
+        given = stimulus if isinstance(stimulus, dict) else {} if stimulus is None else None
+        missing = [] if given is None else [c.name for c in self._sensory_columns() if c.name not in given]
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
         clamps = run_stimuli(self._sensory_columns(), stimulus, steps, self.dt, self.batch_size)
         recorded = self._standalone.run(steps, every, clamps)
-        for column in self.columns.values():
-            for kind in ("mu", "eps"):
-                values = self._state(column, kind)
-                largest = max(values.max(), -values.min())
-                if not largest <= self.divergence_threshold:
-                    raise SimulationDiverged(
-                        f"simulation diverged (checked at the end of the standalone run): column "
-                        f"{column.name!r} reached |{'μ' if kind == 'mu' else 'ε'}| = {largest:.3g} "
-                        f"(threshold {self.divergence_threshold:.3g}). Use a smaller dt, larger time "
-                        f"constants, or check the weights and covariances; call reset() before running again.")
+        divergence = self._divergence_report("at the end of the standalone run")
+        if divergence is not None:
+            raise SimulationDiverged(divergence)
         if recorded is None:
             return self._recording()
         t, estimates, errors = recorded
@@ -714,20 +706,24 @@ class Circuit:
 
     def _check_divergence(self):
         """Stop the network if any rate is non-finite or beyond the threshold."""
+        self._divergence = self._divergence_report(f"at t = {self._network.t}")
+        if self._divergence is not None:
+            self._network.stop()
+
+    def _divergence_report(self, when: str) -> str | None:
+        """The message naming the first column whose μ or ε is non-finite or beyond the
+        threshold (``when`` says where in the run it was found), or None."""
         for column in self.columns.values():
-            for population, group, variable, symbol in (("estimate", column._estimate, "mu", "μ"),
-                                                        ("error", column._error, "eps", "ε")):
-                values = group.variables[variable].get_value()
+            for population, kind, symbol in (("estimate", "mu", "μ"), ("error", "eps", "ε")):
+                values = self._state(column, kind)
                 largest = max(values.max(), -values.min())   # two reductions, no temporary; NaN stays NaN
                 if not largest <= self.divergence_threshold:   # also true for NaN
-                    self._divergence = (
-                        f"simulation diverged at t = {self._network.t}: column {column.name!r} "
-                        f"({population} neurons, {symbol}) reached |{symbol}| = {largest:.3g} "
-                        f"(threshold {self.divergence_threshold:.3g}). Use a smaller dt (e.g. "
-                        f"Circuit(dt={self.dt / 4})), larger time constants, a smaller learning "
-                        f"rate, or check the weights and covariances; call reset() before running again.")
-                    self._network.stop()
-                    return
+                    return (f"simulation diverged {when}: column {column.name!r} "
+                            f"({population} neurons, {symbol}) reached |{symbol}| = {largest:.3g} "
+                            f"(threshold {self.divergence_threshold:.3g}). Use a smaller dt (e.g. "
+                            f"Circuit(dt={self.dt / 4})), larger time constants, a smaller learning "
+                            f"rate, or check the weights and covariances; call reset() before running again.")
+        return None
 
     def _recording(self, sampler=None, trials=None, result=None) -> Recording:
         if sampler is not None or result is not None:

@@ -42,6 +42,7 @@ class StandaloneRunner:
         self.stimuli = {}          # sensory column -> TimedArray in the program
         self.monitors = {}
         self.synapses = []         # (Synapses, coupling, (post, pre) of its synapses)
+        self.groups = {}           # group name -> NeuronGroup (once built)
         self.state = {}            # (group name, variable) -> current values (Python side)
         self.time = 0.0            # seconds simulated so far
 
@@ -78,15 +79,16 @@ class StandaloneRunner:
         for column in circuit.columns.values():
             column._build_groups(circuit._clock, None, method="euler")
             objects += column._groups()
+        self.groups = {group.name: group for group in objects}
+        self.state = self._initial_state()
+        for (name, variable), values in self.state.items():   # the program's own initial values
+            setattr(self.groups[name], variable, values)
         for column in circuit.columns.values():
-            self._set(column._estimate, "mu", column._tile(column.prior_mean) if not column.sensory
-                      else np.zeros(column.size * column.batch))
-            self._set(column._error, "eps", np.zeros(column.error_size * column.batch))
             if not column.sensory:
                 column._estimate.tau_estimate = circuit.tau_estimate
             column._error.tau_error = circuit.tau_error
-            if "gain" in column._error.variables:
-                self._set(column._error, "gain", column._tile(column.attention))
+            if "gain" in column._error.variables:   # the current gains are passed at every run
+                column._error.gain = column._tile(column.attention)
         couplings = [c for column in circuit.columns.values() for c in column._couplings()]
         couplings += [c for p in circuit.projections for c in p.couplings()]
         for coupling in couplings:
@@ -97,10 +99,15 @@ class StandaloneRunner:
             objects.append(synapses)
         return objects
 
-    def _set(self, group, variable, values):
-        """Set an initial value in the program and remember it as the current state."""
-        setattr(group, variable, values)
-        self.state[(group.name, variable)] = np.array(values, dtype=float)
+    def _initial_state(self) -> dict:
+        """{(group name, variable): values}: estimates at the prior mean (sensory ones at 0),
+        errors at 0, as :meth:`Circuit.reset` defines the initial state."""
+        state = {}
+        for column in self.circuit.columns.values():
+            state[(column._estimate.name, "mu")] = (np.zeros(column.size * column.batch) if column.sensory
+                                                    else column._tile(column.prior_mean))
+            state[(column._error.name, "eps")] = np.zeros(column.error_size * column.batch)
+        return state
 
     def compile(self, steps, every, clamps):
         """Add clamps and monitors, declare the run of ``steps`` and compile the program."""
@@ -164,11 +171,9 @@ class StandaloneRunner:
                 raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} differs from the "
                                  f"compiled {np.shape(self.stimuli[column.name].values)}")
             run_args[self.stimuli[column.name]] = values
+        for (name, variable), values in self.state.items():   # continue from the current state
+            run_args[getattr(self.groups[name], variable)] = values
         for column in circuit.columns.values():
-            for group in (column._estimate, column._error):
-                for variable in ("mu", "eps"):
-                    if (group.name, variable) in self.state:
-                        run_args[getattr(group, variable)] = self.state[(group.name, variable)]
             if "gain" in column._error.variables:
                 column._attend_lateral()
                 run_args[column._error.gain] = column._tile(column.attention)
@@ -176,9 +181,8 @@ class StandaloneRunner:
             if indices is not None:   # the current matrix (weights, Σ, flows) of every coupling
                 run_args[synapses.w] = np.tile(coupling.matrix[indices], circuit._copies)
         self.device.run(self.directory, with_output=False, run_args=run_args)
-        for key in list(self.state):
-            group = circuit._network[key[0]]
-            self.state[key] = np.array(group.variables[key[1]].get_value())
+        for name, variable in self.state:
+            self.state[(name, variable)] = np.array(self.groups[name].variables[variable].get_value())
         start = self.time
         self.time += steps * float(circuit.dt)
         if not every:
@@ -190,10 +194,7 @@ class StandaloneRunner:
 
     def reset(self):
         """Back to the initial state (as :meth:`Circuit.reset`)."""
-        for column in self.circuit.columns.values():
-            if (column._estimate.name, "mu") in self.state:
-                self.state[(column._estimate.name, "mu")] = (
-                    np.zeros(column.size * column.batch) if column.sensory else column._tile(column.prior_mean))
-                self.state[(column._error.name, "eps")] = np.zeros(column.error_size * column.batch)
+        if self.state:   # built: before that, the build sets the initial state
+            self.state = self._initial_state()
         self.time = 0.0
 

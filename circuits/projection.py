@@ -19,7 +19,8 @@ Two backends compute couplings; they give identical trajectories:
 ``"dense"`` (default)
     One Brian2 ``network_operation`` per circuit, scheduled ``before_groups``, does all dense
     couplings as NumPy matrix products written in place into the target groups' parameters.
-    The fast path for all-to-all weights (Brian2 ``(summed)`` variables cost 12–60× more here).
+    The fast path for all-to-all weights (Brian2 ``(summed)`` variables cost 2.6–10.6× a NumPy
+    loop of the same equations in ``benchmarks/bench_inference.py``).
 ``"synapses"``
     One Brian2 ``Synapses`` object per coupling with a ``(summed)`` variable, connected only
     where M is non-zero: the path for sparse or structured connectivity, and for users who

@@ -300,6 +300,10 @@ class Circuit:
             raise ValueError("connect: projections between columns in generalized coordinates must be "
                              "linear (activation='linear'), tied and not plastic (each order is "
                              "predicted by I ⊗ W)")
+        if upper.name in self.encoders and self.encoders[upper.name].iterations:
+            raise ValueError(f"connect: {upper.name!r} already has an encoder whose update neurons read "
+                             f"the errors of the columns it predicts; connect the columns first, then "
+                             f"add the encoder")
         if self._reaches(lower, upper):
             raise ValueError(f"connect: {lower.name!r} already predicts {upper.name!r} (directly or "
                              f"through other columns); the hierarchy must not contain cycles")

@@ -156,3 +156,14 @@ def test_encoder_learns_alongside_the_generative_weights():
     assert np.abs(circuit.weights("z", "x") - before).max() > 1e-3
     assert np.abs(encoder.weights).max() > 0.1
     assert rec.amortization_gap[-20:].mean() < 0.05 * rec.amortization_gap[:20].mean()
+
+
+def test_update_neurons_need_the_projections_first():
+    """An encoder's update neurons read the errors of the columns its target predicts, fixed
+    when it is added: connecting the target afterwards is refused rather than left unread."""
+    circuit = Circuit()
+    circuit.sensory("x", 2)
+    circuit.column("z", 1)
+    circuit.encoder("z", source="x", iterations=1)
+    with pytest.raises(ValueError, match="connect the columns first"):
+        circuit.connect("z", "x", [[1.0], [1.0]])

@@ -3,8 +3,12 @@
 Public surface::
 
     Circuit            build columns, connect them, run, read estimates/errors/free energy
+                       (a facade over a CircuitGraph and an engine, circuits.engines)
+    CircuitGraph       what a circuit is: columns, projections, encoders, wiring checks
     Column             paired estimate (μ) and error (ε) populations of one level
+    ColumnState        the live values of a column's neurons inside an engine
     Projection         top-down generative + bottom-up inference synapses between two columns
+    Batch              how many copies run at once, and their batch-major layout
     Recording          trajectories returned by Circuit.run
     SimulationDiverged raised when a run blows up
     exact_posterior    closed-form posterior of a linear Gaussian circuit
@@ -15,16 +19,18 @@ Public surface::
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
 ``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
 """
-from .compilation import _apply_environment, cache_directory, set_cache_directory
+from .compilation import apply_environment, cache_directory, set_cache_directory
 from .circuit import Circuit, SimulationDiverged
 from .amortization import Encoder
+from .batch import Batch
 from . import datasets
 from .gaussian import exact_posterior
-from .column import Column
+from .graph import CircuitGraph
+from .column import Column, ColumnState
 from .projection import Projection
 from .recording import Recording
 
-__all__ = ["Circuit", "Column", "Encoder", "Projection", "Recording", "SimulationDiverged", "cache_directory",
-           "datasets", "exact_posterior", "set_cache_directory"]
+__all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
+           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
 
-_apply_environment()
+apply_environment()

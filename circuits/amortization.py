@@ -39,13 +39,31 @@ from brian2 import NeuronGroup
 
 from populations import Activation, proposal_equations, update_equations, update_variable
 
-from .learning import batch_mean, batch_outer
-from .projection import Coupling
+from .batch import Batch
+from .coupling import Coupling
 
-__all__ = ["Encoder", "INFERENCE", "ItemSchedule"]
+__all__ = ["Encoder", "EncoderState", "INFERENCE", "ItemSchedule"]
 
 #: Inference modes of run_sequence.
 INFERENCE = ("iterative", "amortized", "hybrid")
+
+
+class EncoderState:
+    """The live values of an encoder's neurons inside an engine, batch-major.
+
+    Attributes
+    ----------
+    batch : Batch
+    drive : ndarray (B × target.size,)
+        V f(x) in the proposal neurons.
+    bias : ndarray (B × target.size,)
+        c in the proposal neurons.
+    updates : dict of str to ndarray (B × target.size,)
+        U_k ε_k in the update neurons, for each column k read (empty without iterations).
+    """
+
+    def __init__(self, batch: Batch, drive, bias, updates: dict):
+        self.batch, self.drive, self.bias, self.updates = batch, drive, bias, updates
 
 
 class Encoder:
@@ -76,6 +94,10 @@ class Encoder:
         α_u.
     read_steps : int
         Steps the errors get to settle before each update is read.
+    reads : list of Column
+        The columns whose errors the update neurons read (the target and those it predicts).
+    state : EncoderState or None
+        The live values of the encoder's neurons, once an engine has built the circuit.
     """
 
     def __init__(self, target, source, weights, bias, activation: Activation, plastic: bool,
@@ -86,74 +108,87 @@ class Encoder:
         self.plastic, self.learning_rate = plastic, learning_rate
         self.iterations, self.update_gain = iterations, update_gain
         self.update_learning_rate, self.read_steps = update_learning_rate, read_steps
-        read = [target] + [p.lower for p in target.upward]
-        self.update_weights = {c.name: np.zeros((target.size, c.error_size)) for c in read} if iterations else {}
-        self._read = read if iterations else []
-        self._proposal: NeuronGroup | None = None
-        self._update: NeuronGroup | None = None
+        self.reads = [target] + [p.lower for p in target.upward] if iterations else []
+        self.update_weights = {c.name: np.zeros((target.size, c.error_size)) for c in self.reads}
+        self.state: EncoderState | None = None
+        self._groups: dict[str, NeuronGroup] = {}
 
     # -- populations ---------------------------------------------------------------------------
-    def _build_groups(self, clock, codeobj_class) -> list[NeuronGroup]:
-        name, neurons = self.target.name, self.target.size * self.target.batch
-        self._proposal = NeuronGroup(neurons, proposal_equations(), name=f"{name}_proposal",
-                                     clock=clock, codeobj_class=codeobj_class)
-        groups = [self._proposal]
+    def group_name(self, population: str) -> str:
+        """The Brian2 name of the encoder's "proposal" or "update" group."""
+        return f"{self.target.name}_{population}"
+
+    def build_groups(self, clock, batch: Batch, codeobj_class=None) -> dict[str, NeuronGroup]:
+        """The proposal (and update) NeuronGroups for ``batch`` copies (see :meth:`bind`)."""
+        neurons = self.target.size * batch.copies
+        groups = {"proposal": NeuronGroup(neurons, proposal_equations(), name=self.group_name("proposal"),
+                                          clock=clock, codeobj_class=codeobj_class)}
         if self.iterations:
-            self._update = NeuronGroup(neurons, update_equations([c.name for c in self._read]),
-                                       name=f"{name}_update", clock=clock, codeobj_class=codeobj_class)
-            groups.append(self._update)
-        self._proposal.variables["bias"].get_value()[:] = self.target._tile(self.bias)
+            groups["update"] = NeuronGroup(neurons, update_equations([c.name for c in self.reads]),
+                                           name=self.group_name("update"), clock=clock, codeobj_class=codeobj_class)
         return groups
 
-    def _couplings(self) -> list[Coupling]:
-        couplings = [Coupling(f"encoder_{self.source.name}_to_{self.target.name}", self.source._estimate,
-                              "mu", self._proposal, "drive", self.weights, self.activation)]
-        couplings += [Coupling(f"update_{column.name}_to_{self.target.name}", column._error, "eps",
-                               self._update, update_variable(column.name), self.update_weights[column.name])
-                      for column in self._read]
+    def state_variables(self) -> dict[str, tuple[str, str]]:
+        """{field of EncoderState: (population, variable)}; ``updates`` fields are ``update:<k>``."""
+        variables = {"drive": ("proposal", "drive"), "bias": ("proposal", "bias")}
+        variables.update({f"update:{c.name}": ("update", update_variable(c.name)) for c in self.reads})
+        return variables
+
+    def bind(self, groups: dict[str, NeuronGroup], state: EncoderState):
+        """Attach the groups and live state an engine built, and write c into the state."""
+        self._groups, self.state = groups, state
+        state.bias[:] = state.batch.tile(self.bias)
+
+    def couplings(self) -> list[Coupling]:
+        couplings = [Coupling(f"encoder_{self.source.name}_to_{self.target.name}", self.source.group_name("estimate"),
+                              "mu", self.group_name("proposal"), "drive", self.weights, self.activation)]
+        couplings += [Coupling(f"update_{column.name}_to_{self.target.name}", column.group_name("error"), "eps",
+                               self.group_name("update"), update_variable(column.name), self.update_weights[column.name])
+                      for column in self.reads]
         return couplings
 
     @property
     def proposal_neurons(self) -> NeuronGroup:
         """The proposal neurons μ_q (a Brian2 NeuronGroup; the circuit must be built)."""
-        return self._proposal
+        return self._groups.get("proposal")
 
     @property
     def update_neurons(self) -> NeuronGroup | None:
         """The update neurons u (None without iterative amortization)."""
-        return self._update
+        return self._groups.get("update")
 
     def proposal(self) -> np.ndarray:
         """μ_q = V f(x) + c as the proposal neurons hold it now (a copy), shape
         (batch × target.size,), batch-major."""
-        return self._proposal.variables["drive"].get_value() + self._proposal.variables["bias"].get_value()
+        return self.state.drive + self.state.bias
 
     def update(self) -> np.ndarray:
         """u = Σ_k U_k ε_k as the update neurons hold it now (a copy)."""
-        return sum(self._update.variables[update_variable(c.name)].get_value() for c in self._read)
+        return sum(self.state.updates.values())
 
     # -- learning ------------------------------------------------------------------------------
+    @property
+    def learns(self) -> bool:
+        return self.plastic
+
     def learn(self, scale: float):
         """Delta rule of V and c towards the current estimate (see the module docstring)."""
-        if not self.plastic:
-            return
-        step, batch = scale * self.learning_rate, self.target.batch
-        shortfall = self.target._estimate.variables["mu"].get_value() - self.proposal()
-        rates = self.activation.rate_numpy(self.source._estimate.variables["mu"].get_value())
-        self.weights += step * batch_outer(shortfall, rates, batch)
-        self.bias += step * batch_mean(shortfall, batch)
-        self._proposal.variables["bias"].get_value()[:] = self.target._tile(self.bias)
+        step, batch = scale * self.learning_rate, self.state.batch
+        shortfall = self.target.state.estimate - self.proposal()
+        rates = self.activation.rate_numpy(self.source.state.estimate)
+        self.weights += step * batch.outer(shortfall, rates)
+        self.bias += step * batch.mean(shortfall)
+        self.state.bias[:] = batch.tile(self.bias)
 
     def learn_updates(self, reads: list):
         """ΔU_k = α_u Σ_i (μ_end − μ_i+1) ε_k,iᵀ over an item's ``reads`` [(μ_i+1, {k: ε_k,i})]:
         each update's remaining shortfall times the errors it read."""
         if not (self.plastic and reads):
             return
-        settled = self.target._estimate.variables["mu"].get_value()
+        settled = self.target.state.estimate
         for held, errors in reads:
             for name, error in errors.items():
-                self.update_weights[name] += self.update_learning_rate * batch_outer(
-                    settled - held, error, self.target.batch)
+                self.update_weights[name] += self.update_learning_rate * self.state.batch.outer(settled - held, error)
 
     def __repr__(self):
         return (f"Encoder({self.source.name} -> {self.target.name}, V {self.weights.shape}, "
@@ -173,7 +208,7 @@ class ItemSchedule:
     def on_step(self, position: int):
         """``position``: steps since the item started (≥ 1)."""
         for encoder in self.encoders:
-            estimate = encoder.target._estimate.variables["mu"].get_value()
+            estimate = encoder.target.state.estimate
             name = encoder.target.name
             last_update = 1 + encoder.iterations * encoder.read_steps
             if position == 1:
@@ -181,7 +216,7 @@ class ItemSchedule:
                 self.proposals[name] = self.held[name].copy()
                 self.reads[name] = []
             elif position <= last_update and (position - 1) % encoder.read_steps == 0:
-                errors = {c.name: c._error.variables["eps"].get_value().copy() for c in encoder._read}
+                errors = {c.name: c.state.error.copy() for c in encoder.reads}
                 self.held[name] = self.held[name] + encoder.update_gain * encoder.update()
                 self.reads[name].append((self.held[name].copy(), errors))
             elif position > last_update and self.mode == "hybrid":
@@ -194,7 +229,7 @@ class ItemSchedule:
         if self.mode == "amortized":
             for encoder in self.encoders:
                 if encoder.target.name in self.held:
-                    encoder.target._estimate.variables["mu"].get_value()[:] = self.held[encoder.target.name]
+                    encoder.target.state.estimate[:] = self.held[encoder.target.name]
 
     def steps_needed(self) -> int:
         """The fewest steps per item the schedule needs (proposal, updates, one more step)."""

@@ -2,15 +2,49 @@
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup
+from brian2 import NeuronGroup, TimedArray
 
 from populations import error_equations, estimate_equations, interneuron_equations, sensory_equations
 
+from .batch import Batch
+from .coupling import Coupling
 from .generalized import shift_operator, temporal_covariance
-from .projection import Coupling
-from .validation import is_diagonal
+from .learning import update_covariance, update_flow
+from .validation import as_timed_array, as_vector, is_diagonal
 
-__all__ = ["Column"]
+__all__ = ["Column", "ColumnState", "FLOWS"]
+
+#: Kinds of lateral inhibition of a sensory column.
+FLOWS = ("autoregressive", "symmetric", "surround")
+
+
+class ColumnState:
+    """The live values of one column's neurons inside an engine, batch-major (B × n each).
+
+    Engines create it when they build the circuit; writing into its arrays changes the
+    simulation from the next step (runtime) or run (standalone).
+
+    Attributes
+    ----------
+    batch : Batch
+    estimate : ndarray (B × size,)
+        μ of the estimate neurons.
+    error : ndarray (B × error_size,)
+        ε of the error neurons (u for a whitening column).
+    activity : ndarray (B × error_size,) or None
+        a of the interneurons of a covariance-learning column.
+    offset : ndarray (B × error_size,) or None
+        The constant part of the prediction, m + Σ b (None for a column with dynamics).
+    variance : ndarray (B × error_size,) or None
+        The diagonal of Σ (of B for a flow): the error neurons' self-inhibition.
+    gain : ndarray (B × error_size,) or None
+        The attention gain γ in the error neurons (None with interneurons).
+    """
+
+    def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None):
+        self.batch = batch
+        self.estimate, self.error, self.activity = estimate, error, activity
+        self.offset, self.variance, self.gain = offset, variance, gain
 
 
 class Column:
@@ -18,7 +52,8 @@ class Column:
 
     Created by :meth:`circuits.Circuit.sensory` (level 0, μ clamped to the stimulus) or
     :meth:`circuits.Circuit.column` (a latent level). The Brian2 groups exist once the circuit
-    is built (at the first run, or when :attr:`estimate` / :attr:`error` is first read).
+    is built (at the first run, or when :attr:`estimate` / :attr:`error` is first read); the
+    live values of its neurons are then :attr:`state`.
 
     Attributes
     ----------
@@ -68,19 +103,27 @@ class Column:
         predictor (Srinivasan, Laughlin & Dubs 1982), u = x − m − W x with W non-zero only
         between neighbours within ``flow_radius`` (``flow_matrix`` is then W), neighbours along
         the column's units or, with ``flow_grid = (height, width)``, on an image grid.
+    flow_matrix : ndarray (size, size) or None
+        B of a flow, or W of the surround (live: changes when learned).
     learn_flow, flow_learning_rate : bool, float
         Learn B (or W) with a local rule (see :mod:`circuits.learning`) at rate α.
     attention : ndarray (error_size,) or TimedArray
         The precision gain γ set by :meth:`Circuit.attend` (ones: no attention).
+    lateral : ndarray (error_size, error_size) or None
+        The weights of the lateral synapses among the error neurons, Σ' − diag Σ' for the
+        current constant gain (B − diag B for a flow, W for the surround); None when there are
+        none (a diagonal Σ, or interneurons).
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
+    state : ColumnState or None
+        The live values of the neurons, once an engine has built the circuit.
     """
 
-    def __init__(self, circuit, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
+    def __init__(self, graph, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
-                 flow=None, learn_flow=False, flow_learning_rate=0.0, flow_radius=4, flow_grid=None,
-                 order=1, smoothness=None, dynamics=None, flat_prior=False):
-        self._circuit = circuit
+                 order=1, smoothness=None, dynamics=None, flat_prior=False, flow=None, learn_flow=False,
+                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None):
+        self._graph = graph
         self.name = name
         self.state_size = size
         self.order = order
@@ -111,43 +154,113 @@ class Column:
         self.flow_radius = flow_radius
         self.flow_grid = flow_grid
         self.surround_mask = _surround_mask(size, flow_radius, flow_grid) if flow == "surround" else None
-        self.flow_matrix = _flow_matrix(covariance, flow) if flow else None   # B or W (live)
+        self.flow_matrix = _flow_matrix(covariance, flow) if flow else None
         self.downward = []   # projections whose lower column is this one
         self.upward = []     # projections whose upper column is this one
-        self.attention = np.ones(self.error_size)   # precision gain γ: a vector, or a TimedArray (K, size)
-        self._lateral = None             # (Σ' − diag Σ') of the lateral synapses, once built
-        self._estimate: NeuronGroup | None = None
-        self._error: NeuronGroup | None = None
-        self._interneuron: NeuronGroup | None = None
+        self.attention = np.ones(self.error_size)
+        self.lateral = self._lateral_weights()
+        self.state: ColumnState | None = None
+        self._groups: dict[str, NeuronGroup] = {}
 
     # -- Brian2 populations -------------------------------------------------------------------
+    def _group(self, population: str) -> NeuronGroup | None:
+        if not self._groups and self._graph.on_demand is not None:
+            self._graph.on_demand()
+        return self._groups.get(population)
+
     @property
     def estimate(self) -> NeuronGroup:
         """The estimate neurons μ (a Brian2 NeuronGroup; builds the circuit if needed)."""
-        self._circuit.build()
-        return self._estimate
+        return self._group("estimate")
 
     @property
     def error(self) -> NeuronGroup:
         """The error neurons ε (a Brian2 NeuronGroup; builds the circuit if needed)."""
-        self._circuit.build()
-        return self._error
+        return self._group("error")
 
     @property
     def interneuron(self) -> NeuronGroup | None:
         """The interneurons a of a covariance-learning column (None otherwise)."""
-        self._circuit.build()
-        return self._interneuron
+        return self._group("interneuron")
 
-    @property
-    def batch(self) -> int:
-        """How many copies of the column the circuit simulates at once (its ``batch_size``, or 1)."""
-        return self._circuit.batch_size or 1
+    def group_name(self, population: str) -> str:
+        """The Brian2 name of one of the column's groups ("estimate", "error", "interneuron")."""
+        return f"{self.name}_{population}"
 
-    def _tile(self, values) -> np.ndarray:
-        """Per-neuron ``values`` repeated for every copy of the batch (batch-major)."""
-        return np.tile(values, self.batch)
+    def build_groups(self, clock, timing, batch: Batch, codeobj_class=None) -> dict[str, NeuronGroup]:
+        """The column's Brian2 NeuronGroups for ``batch`` copies, by population, with their
+        time constants set (called once by an engine; see :meth:`bind`)."""
+        if self.sensory:
+            estimate_model = sensory_equations()
+        else:
+            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
+                                                moving=self.generalized)
+        options = dict(method="euler", clock=clock, codeobj_class=codeobj_class)
+        groups = {"estimate": NeuronGroup(self.size * batch.copies, estimate_model,
+                                          name=self.group_name("estimate"), **options),
+                  "error": NeuronGroup(self.error_size * batch.copies,
+                                       error_equations([p.upper.name for p in self.downward], self.inhibition),
+                                       name=self.group_name("error"), **options)}
+        if self.learn_covariance:
+            groups["interneuron"] = NeuronGroup(self.error_size * batch.copies, interneuron_equations(),
+                                                name=self.group_name("interneuron"), **options)
+            groups["interneuron"].tau_error = timing.tau_error
+        if not self.sensory:
+            groups["estimate"].tau_estimate = timing.tau_estimate
+        groups["error"].tau_error = timing.tau_error
+        return groups
 
+    def bind(self, groups: dict[str, NeuronGroup], state: ColumnState):
+        """Attach the groups and live state an engine built for this column, and write the
+        column's parameters (prediction offset, self-inhibition, gains) into the state."""
+        self._groups, self.state = groups, state
+        if state.offset is not None:
+            state.offset[:] = state.batch.tile(self.offset)
+        if state.variance is not None:
+            inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
+            state.variance[:] = state.batch.tile(np.diag(inhibiting))
+        if state.gain is not None:
+            state.gain[:] = 1.0
+        self.initial_state()
+
+    def state_variables(self) -> dict[str, tuple[str, str]]:
+        """Which group variable holds each field of :class:`ColumnState`:
+        {field: (population, variable)}."""
+        variables = {"estimate": ("estimate", "mu"), "error": ("error", "eps")}
+        if self.learn_covariance:
+            variables["activity"] = ("interneuron", "activity")
+        else:
+            variables.update(variance=("error", "variance"), gain=("error", "gain"))
+        if self.estimate_map is None:
+            variables["offset"] = ("error", "prediction_offset")
+        return variables
+
+    def couplings(self) -> list[Coupling]:
+        """One-to-one links between the paired neurons, and Σ ε (lateral or via interneurons)."""
+        estimate, error, interneuron = (self.group_name(p) for p in ("estimate", "error", "interneuron"))
+        couplings = []
+        if self.generalized and not self.sensory:   # the shift D μ̃: motion along the path
+            couplings.append(Coupling(f"{self.name}_motion", estimate, "mu", estimate, "motion",
+                                      np.kron(shift_operator(self.order), np.eye(self.state_size))))
+        if self.flat_prior:   # no error of its own
+            return couplings
+        couplings.append(Coupling(f"{self.name}_estimate_to_error", estimate, "mu", error, "estimate",
+                                  self.estimate_map))
+        if not self.sensory:
+            feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
+            couplings.append(Coupling(f"{self.name}_error_to_estimate", error, "eps", estimate, "error", feedback))
+        if self.learn_covariance:
+            couplings += [Coupling(f"{self.name}_error_to_interneuron", error, "eps", interneuron, "drive",
+                                   self.covariance),
+                          Coupling(f"{self.name}_interneuron_to_error", interneuron, "activity", error,
+                                   "inhibition", None)]
+        elif self.flow == "surround":   # feed-forward: the neighbours' inputs predict the centre
+            couplings.append(Coupling(f"{self.name}_surround", estimate, "mu", error, "lateral", self.lateral))
+        elif self.lateral is not None:
+            couplings.append(Coupling(f"{self.name}_lateral", error, "eps", error, "lateral", self.lateral))
+        return couplings
+
+    # -- parameters ----------------------------------------------------------------------------
     def expand(self, vector: np.ndarray) -> np.ndarray:
         """A state-level vector (state_size,) as a generalized one (size,): (v, 0, …, 0)."""
         return np.concatenate([vector, np.zeros(self.size - self.state_size)])
@@ -156,6 +269,11 @@ class Column:
     def generalized(self) -> bool:
         """Whether the column carries generalized coordinates (order > 1)."""
         return self.order > 1
+
+    @property
+    def learns(self) -> bool:
+        """Whether Σ (through interneurons) or the lateral-inhibition flow is learned."""
+        return self.learn_covariance or self.learn_flow
 
     @property
     def precision(self) -> np.ndarray:
@@ -185,100 +303,81 @@ class Column:
             return "interneuron"
         return "lateral" if self.flow or not is_diagonal(self.covariance) else "self"
 
-    def _build_groups(self, clock, codeobj_class, method: str):
-        """Create the NeuronGroups (called once by the circuit)."""
-        if self.sensory:
-            estimate_model = sensory_equations()
-        else:
-            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
-                                                moving=self.generalized)
-        self._estimate = NeuronGroup(self.size * self.batch, estimate_model, method=method,
-                                     name=f"{self.name}_estimate", clock=clock, codeobj_class=codeobj_class)
-        self._error = NeuronGroup(self.error_size * self.batch, error_equations([p.upper.name for p in self.downward],
-                                                             self.inhibition),
-                                  method=method, name=f"{self.name}_error", clock=clock,
-                                  codeobj_class=codeobj_class)
-        if self.estimate_map is None:
-            self._error.prediction_offset = self._tile(self.offset)
+    def _lateral_weights(self) -> np.ndarray | None:
         if self.learn_covariance:
-            self._interneuron = NeuronGroup(self.size * self.batch, interneuron_equations(), method=method,
-                                            name=f"{self.name}_interneuron", clock=clock,
-                                            codeobj_class=codeobj_class)
+            return None
+        if self.flow == "surround":
+            return self.flow_matrix
+        if self.inhibition != "lateral":
+            return None   # a diagonal Σ: self-inhibition only
+        inhibiting = self.covariance if self.flow is None else self.flow_matrix
+        return inhibiting - np.diag(np.diag(inhibiting))
+
+    def attend(self, gain):
+        """Attention as precision: scale the precision of the column's errors by ``gain`` γ.
+
+        The attended precision is Π' = D Π D with D = diag(√γ) (Σ' = D⁻¹ Σ D⁻¹), so an attended
+        error counts more in the free energy, drives the estimates harder and settles faster.
+        ``gain``: a positive scalar or vector (error_size,), in force from the next run on, or a
+        Brian2 TimedArray of shape (K, error_size) read at the time since the start of each run
+        (attention that shifts during a run; columns with a diagonal Σ only). The attended Σ'
+        must respect the same Euler bound as Σ (dt·λmax(Σ')/τ_ε < 1).
+        """
+        if self.learn_covariance or self.flow:
+            raise ValueError(f"attend: column {self.name!r} learns its covariance through "
+                             f"interneurons or is a whitening column; attention needs a plain Σ")
+        if isinstance(gain, TimedArray):
+            values = as_timed_array(gain, self.error_size, "attend: gain").values
+            if self.inhibition == "lateral":
+                raise ValueError(f"attend: column {self.name!r} has a non-diagonal covariance; change "
+                                 f"its gain between runs (a scalar or vector gain), not with a TimedArray")
         else:
-            inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
-            self._error.variance = self._tile(np.diag(inhibiting))
-            self._error.gain = 1.0
-            if self.flow == "surround":
-                self._lateral = self.flow_matrix
-            elif self.inhibition == "lateral":
-                self._lateral = inhibiting - np.diag(np.diag(inhibiting))
-            # (a diagonal Σ has no lateral synapses: _lateral stays None)
+            values = gain = as_vector(gain, self.error_size, "gain")
+        if np.any(np.asarray(values) <= 0):
+            raise ValueError(f"attend: gain must be positive (a precision gain), got {values}")
+        smallest = np.min(values, axis=0) if np.ndim(values) == 2 else values
+        largest = (np.max(np.diagonal(self.covariance) / smallest) if is_diagonal(self.covariance)
+                   else np.linalg.eigvalsh(self.attended_covariance(smallest)).max())
+        self._graph.timing.check_variance(
+            float(largest), f"attend: gain for column {self.name!r}",
+            f"Σ' = Σ/γ is too large for gains as small as {np.min(values):.3g}: use larger gains")
+        self.attention = gain
 
-    def _groups(self) -> list[NeuronGroup]:
-        return [g for g in (self._estimate, self._error, self._interneuron) if g is not None]
-
-    def _set_initial_state(self, tau_estimate, tau_error):
-        """The state of :meth:`_reset_state`, sensory estimates at 0 until the stimulus arrives,
-        and the time constants."""
-        self._reset_state()
-        if self.sensory:
-            self._estimate.mu = 0.0
-        else:
-            self._estimate.tau_estimate = tau_estimate
-        self._error.tau_error = tau_error
-        if self._interneuron is not None:
-            self._interneuron.tau_error = tau_error
-
-    def _apply_attention(self):
+    # -- state ---------------------------------------------------------------------------------
+    def apply_attention(self):
         """Write a constant gain γ into the error neurons and rescale the lateral synapses to
-        Σ' − diag Σ' (a TimedArray gain is read by the column's attention clamp instead)."""
-        if not isinstance(self.attention, np.ndarray) or self.flow:
+        Σ' − diag Σ' (a TimedArray gain is read by the engine during the run instead)."""
+        if not isinstance(self.attention, np.ndarray) or self.flow or self.state.gain is None:
             return
-        self._error.variables["gain"].get_value()[:] = self._tile(self.attention)
-        self._attend_lateral()
-
-    def _attend_lateral(self):
-        """The lateral synapses carry Σ' − diag Σ' for the current constant gain."""
-        if self._lateral is not None and isinstance(self.attention, np.ndarray) and not self.flow:
+        self.state.gain[:] = self.state.batch.tile(self.attention)
+        if self.lateral is not None:
             attended = self.attended_covariance()
-            self._lateral[:] = attended - np.diag(np.diag(attended))
+            self.lateral[:] = attended - np.diag(np.diag(attended))
 
-    def _reset_state(self):
+    def reset_state(self):
         """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
         interneurons to zero: what happens between the items of a sequence."""
+        state = self.state
         if not self.sensory:
-            self._estimate.variables["mu"].get_value()[:] = self._tile(self.prior_mean)
-        self._error.variables["eps"].get_value()[:] = 0.0
-        if self._interneuron is not None:
-            self._interneuron.variables["activity"].get_value()[:] = 0.0
+            state.estimate[:] = state.batch.tile(self.prior_mean)
+        state.error[:] = 0.0
+        if state.activity is not None:
+            state.activity[:] = 0.0
 
-    def _couplings(self) -> list[Coupling]:
-        """One-to-one links between the paired neurons, and Σ ε (lateral or via interneurons)."""
-        couplings = []
-        if self.generalized and not self.sensory:   # the shift D μ̃: motion along the path
-            couplings.append(Coupling(f"{self.name}_motion", self._estimate, "mu", self._estimate,
-                                      "motion", np.kron(shift_operator(self.order), np.eye(self.state_size))))
-        if self.flat_prior:   # no error of its own
-            return couplings
-        couplings.append(Coupling(f"{self.name}_estimate_to_error", self._estimate, "mu",
-                                  self._error, "estimate", self.estimate_map))
-        if not self.sensory:
-            feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
-            couplings.append(Coupling(f"{self.name}_error_to_estimate", self._error, "eps",
-                                      self._estimate, "error", feedback))
+    def initial_state(self):
+        """The state of :meth:`reset_state`, with the sensory estimates at 0 until the
+        stimulus arrives."""
+        self.reset_state()
+        if self.sensory:
+            self.state.estimate[:] = 0.0
+
+    # -- learning ------------------------------------------------------------------------------
+    def learn(self, scale: float):
+        """One update of the learned Σ or flow from the current state (see :mod:`circuits.learning`)."""
         if self.learn_covariance:
-            couplings += [
-                Coupling(f"{self.name}_error_to_interneuron", self._error, "eps", self._interneuron,
-                         "drive", self.covariance),
-                Coupling(f"{self.name}_interneuron_to_error", self._interneuron, "activity",
-                         self._error, "inhibition", None)]
-        elif self.flow == "surround":   # feed-forward: the neighbours' inputs predict the centre
-            couplings.append(Coupling(f"{self.name}_surround", self._estimate, "mu", self._error,
-                                      "lateral", self._lateral))
-        elif self.inhibition == "lateral":
-            couplings.append(Coupling(f"{self.name}_lateral", self._error, "eps", self._error,
-                                      "lateral", self._lateral))
-        return couplings
+            update_covariance(self, scale)
+        if self.learn_flow:
+            update_flow(self, scale)
 
     def __repr__(self):
         kind = "sensory" if self.sensory else "latent"

@@ -42,7 +42,7 @@ def set_cache_directory(path) -> Path:
     return path
 
 
-def _apply_environment():
+def apply_environment():
     """Honour ``PREDICTIVE_CIRCUITS_CACHE`` (called once, at import)."""
     if os.environ.get(ENVIRONMENT_VARIABLE):
         set_cache_directory(os.environ[ENVIRONMENT_VARIABLE])

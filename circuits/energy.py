@@ -17,7 +17,7 @@ import numpy as np
 
 from .validation import is_diagonal
 
-__all__ = ["free_energy_by_level"]
+__all__ = ["current_estimates", "current_free_energy", "current_gains", "free_energy_by_level"]
 
 
 def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict | None = None
@@ -62,3 +62,22 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
 def _log_det(matrix: np.ndarray) -> float:
     """log det of a positive-definite matrix (a sum of logs when it is diagonal)."""
     return float(np.sum(np.log(np.diagonal(matrix)))) if is_diagonal(matrix) else np.linalg.slogdet(matrix)[1]
+
+
+def current_estimates(graph, batch) -> dict[str, np.ndarray]:
+    """μ of every column now, {name: (size,) or (B, size)} (copies)."""
+    return {name: batch.split(column.state.estimate.copy()) for name, column in graph.columns.items()}
+
+
+def current_gains(graph, batch) -> dict[str, np.ndarray]:
+    """The attention gains γ now in the error neurons, {name: (error_size,) or (B, error_size)}."""
+    return {name: batch.split(column.state.gain.copy()) for name, column in graph.columns.items()
+            if column.state.gain is not None}
+
+
+def current_free_energy(graph, batch, estimates: dict | None = None):
+    """Total F at the current state, with some columns at the ``estimates`` given; a float, or
+    one value per copy (B,) with a batch."""
+    estimates = current_estimates(graph, batch) | dict(estimates or {})
+    total = sum(free_energy_by_level(graph.columns.values(), estimates, current_gains(graph, batch)).values())
+    return float(total) if batch.size is None else np.asarray(total, dtype=float)

@@ -18,10 +18,11 @@ import numpy as np
 __all__ = ["exact_posterior", "laplace_precision", "latent_index"]
 
 
-def latent_index(circuit) -> dict[str, slice]:
-    """Where each latent column sits in the stacked latent vector z."""
+def latent_index(graph) -> dict[str, slice]:
+    """Where each latent column of ``graph`` (a CircuitGraph or Circuit) sits in the stacked
+    latent vector z."""
     index, start = {}, 0
-    for column in circuit.columns.values():
+    for column in graph.columns.values():
         if not column.sensory:
             index[column.name] = slice(start, start + column.size)
             start += column.size
@@ -39,18 +40,18 @@ def _jacobian(column, index: dict, size: int, estimates: dict) -> np.ndarray:
     return J
 
 
-def _weighted_columns(circuit):
+def _weighted_columns(graph):
     """The columns that contribute to F (a flat prior contributes nothing)."""
-    return [c for c in circuit.columns.values() if not c.flat_prior]
+    return [c for c in graph.columns.values() if not c.flat_prior]
 
 
-def laplace_precision(circuit, estimates: dict, gains: dict | None = None) -> np.ndarray:
+def laplace_precision(graph, estimates: dict, gains: dict | None = None) -> np.ndarray:
     """H = Σ_ℓ J_ℓᵀ Π'_ℓ J_ℓ at ``estimates`` ({name: μ}), with attention gains γ if given
     (Π' = D Π D, D = diag √γ). Shape (n, n), n the number of latent estimate neurons."""
-    index = latent_index(circuit)
+    index = latent_index(graph)
     size = sum(s.stop - s.start for s in index.values())
     precision = np.zeros((size, size))
-    for column in _weighted_columns(circuit):
+    for column in _weighted_columns(graph):
         J = _jacobian(column, index, size, estimates)
         scale = np.sqrt(gains[column.name]) if gains and column.name in gains else np.ones(column.error_size)
         precision += J.T @ (column.precision * np.outer(scale, scale)) @ J
@@ -62,7 +63,7 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
 
     Parameters
     ----------
-    circuit : Circuit
+    circuit : Circuit or CircuitGraph
         Every projection must be linear.
     observations : dict
         {sensory column name: vector x}.

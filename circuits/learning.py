@@ -1,11 +1,14 @@
-"""Local learning rules, applied inside the Brian2 run.
+"""Local learning rules, applied inside the run.
 
-Both rules are Hebbian in the activity on the two sides of a synapse (Bogacz 2017):
+Every rule is Hebbian in the activity on the two sides of a synapse (Bogacz 2017), and lives
+with what it changes:
 
-- generative weights (eq. 39; Rao & Ballard 1999):  ΔW = α (ε_lower f(μ_upper)ᵀ − λ W),
-  Δb = α ε_lower, and for Kolen–Pollack feedback ΔB = α (f(μ_upper) ε_lowerᵀ − λ B);
-- covariance through interneurons (eqs. 59–63, 67–71):  ΔΣ = α (sym(ε aᵀ) − I);
-- the lateral-inhibition flow of a whitening column: ΔB = α (tril or sym((x − m) uᵀ) − B);
+- generative weights (eq. 39; Rao & Ballard 1999), :meth:`Projection.learn`:
+  ΔW = α (ε_lower f(μ_upper)ᵀ − λ W), Δb = α ε_lower, Kolen–Pollack ΔB = α (f(μ_upper) ε_lowerᵀ − λ B);
+- covariance through interneurons (eqs. 59–63, 67–71), :func:`update_covariance`:
+  ΔΣ = α (sym(ε aᵀ) − I);
+- the lateral-inhibition flow of a whitening column, :func:`update_flow`:
+  ΔB = α (tril or sym((x − m) uᵀ) − B), or LMS ΔW = α u xᵀ for the surround;
 - an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q).
 
 ``scale`` chooses the schedule: 1 for one update at the end of an item (Bogacz's scheme:
@@ -16,51 +19,20 @@ arrays the couplings read, so the network sees them at its next step.
 Σ stays symmetric positive definite: the Hebbian term is symmetrised (ε aᵀ is symmetric only at
 the fixed point) and Σ's eigenvalues are floored at the column's ``min_variance``.
 
-With ``Circuit(batch_size=B)`` every Hebbian term is averaged over the B copies,
+With a batch of B copies every Hebbian term is averaged over the copies (:meth:`Batch.outer`),
 ε fᵀ → (1/B) Σ_b ε_b f_bᵀ: one update per batch, as in minibatch learning.
 """
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NetworkOperation
 
-__all__ = ["batch_outer", "batch_mean", "update_weights", "update_covariance", "update_flow",
-           "apply_learning", "continuous_learning"]
-
-
-def batch_outer(post: np.ndarray, pre: np.ndarray, batch: int) -> np.ndarray:
-    """(1/B) Σ_b post_b pre_bᵀ for batch-major arrays of B copies (np.outer when B = 1)."""
-    if batch == 1:
-        return np.outer(post, pre)
-    return post.reshape(batch, -1).T @ pre.reshape(batch, -1) / batch
-
-
-def batch_mean(values: np.ndarray, batch: int) -> np.ndarray:
-    """(1/B) Σ_b values_b for a batch-major array of B copies."""
-    return values if batch == 1 else values.reshape(batch, -1).mean(axis=0)
-
-
-def update_weights(projection, scale: float):
-    """One update of W (and b, B) of a plastic projection."""
-    batch = projection.lower.batch
-    eps = projection.lower._error.variables["eps"].get_value()
-    rate = projection.activation.rate_numpy(projection.upper._estimate.variables["mu"].get_value())
-    step = scale * projection.learning_rate
-    hebbian = batch_outer(eps, rate, batch)
-    projection._weights += step * (hebbian - projection.weight_decay * projection._weights)
-    if projection.feedback == "kolen-pollack":
-        projection._feedback += step * (hebbian.T - projection.weight_decay * projection._feedback)
-    if projection.learn_bias:
-        change = step * batch_mean(eps, batch)
-        projection.bias += change
-        projection.lower._error.variables["prediction_offset"].get_value()[:] += projection.lower._tile(change)
+__all__ = ["update_covariance", "update_flow", "apply_learning"]
 
 
 def update_covariance(column, scale: float):
     """One update of Σ of a covariance-learning column, kept symmetric positive definite."""
-    eps = column._error.variables["eps"].get_value()
-    activity = column._interneuron.variables["activity"].get_value()
-    hebbian = batch_outer(eps, activity, column.batch)
+    state = column.state
+    hebbian = state.batch.outer(state.error, state.activity)
     updated = column.covariance + scale * column.covariance_learning_rate * (
         (hebbian + hebbian.T) / 2 - np.eye(column.size))
     values, vectors = np.linalg.eigh(updated)
@@ -80,14 +52,14 @@ def update_flow(column, scale: float):
     centre-surround predictor u = x − m − W x: ΔW = α u xᵀ on neighbour synapses (anti-Hebbian
     in effect, as the synapses inhibit), the LMS rule whose fixed point is Wiener–Hopf.
     """
-    output = column._error.variables["eps"].get_value()
+    state = column.state
+    batch = state.batch
     if column.flow == "surround":
         # ΔW = α (u xᵀ) on the neighbour synapses: LMS towards E[u_i x_j] = 0 (Wiener–Hopf)
-        column.flow_matrix += scale * column.flow_learning_rate * batch_outer(
-            output, column._estimate.variables["mu"].get_value(), column.batch) * column.surround_mask
+        column.flow_matrix += scale * column.flow_learning_rate * batch.outer(
+            state.error, state.estimate) * column.surround_mask
         return
-    centred = column._estimate.variables["mu"].get_value() - column._tile(column.offset)
-    hebbian = batch_outer(centred, output, column.batch)
+    hebbian = batch.outer(state.estimate - batch.tile(column.offset), state.error)
     target = np.tril(hebbian) if column.flow == "autoregressive" else (hebbian + hebbian.T) / 2
     B = column.flow_matrix
     B += scale * column.flow_learning_rate * (target - B)
@@ -96,29 +68,19 @@ def update_flow(column, scale: float):
     else:
         values, vectors = np.linalg.eigh(B)
         B[:] = (vectors * np.maximum(values, np.sqrt(column.min_variance))) @ vectors.T
-    column._error.variables["variance"].get_value()[:] = column._tile(np.diag(B))
-    column._lateral[:] = B - np.diag(np.diag(B))
+    state.variance[:] = batch.tile(np.diag(B))
+    column.lateral[:] = B - np.diag(np.diag(B))
     column.covariance[:] = B @ B.T
 
 
-def apply_learning(circuit, scale: float):
-    """Update every plastic projection and covariance-learning column of ``circuit``."""
-    for projection in circuit.projections:
-        if projection.plastic:
-            update_weights(projection, scale)
-    for column in circuit.columns.values():
-        if column.learn_covariance:
-            update_covariance(column, scale)
-        if column.learn_flow:
-            update_flow(column, scale)
-    for encoder in circuit.encoders.values():
-        encoder.learn(scale)
-
-
-def continuous_learning(circuit) -> NetworkOperation:
-    """A network operation applying the rules every step (scale dt/τ_μ), after the couplings
-    have read the weights of this step and before the groups update: a forward-Euler step of
-    weights and rates together. Active only while a run learns continuously."""
-    scale = float(circuit.dt / circuit.tau_estimate)
-    return NetworkOperation(lambda: apply_learning(circuit, scale), when="before_groups", order=1,
-                            clock=circuit._clock, name="continuous_learning")
+def apply_learning(graph, scale: float):
+    """One update of everything that learns in ``graph`` (projections, columns, encoders)."""
+    for projection in graph.projections:
+        if projection.learns:
+            projection.learn(scale)
+    for column in graph.columns.values():
+        if column.learns:
+            column.learn(scale)
+    for encoder in graph.encoders.values():
+        if encoder.learns:
+            encoder.learn(scale)

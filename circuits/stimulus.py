@@ -37,20 +37,17 @@ def _per_column(columns, stimulus) -> dict:
     return {columns[0].name: stimulus}
 
 
-def _current(column) -> np.ndarray:
-    return column._estimate.variables["mu"].get_value().copy()
-
-
 def run_stimuli(columns, stimulus, steps: int, dt, batch: int | None = None) -> dict:
-    """For every sensory column, a constant vector (batch × size,) or a TimedArray.
+    """For every sensory column, a constant vector (batch × size,), a TimedArray, or None
+    (hold the current value).
 
-    ``stimulus``: None (hold the current value), a vector, a (steps, size) array sampled at
-    ``dt``, a TimedArray of shape (K, size), or a dict {name: one of those}; with a ``batch``
-    of B copies: (B, size) or (size,), (steps, B, size), a TimedArray (K, B × size).
+    ``stimulus``: None, a vector, a (steps, size) array sampled at ``dt``, a TimedArray of
+    shape (K, size), or a dict {name: one of those}; with a ``batch`` of B copies: (B, size) or
+    (size,), (steps, B, size), a TimedArray (K, B × size).
     """
     given = _per_column(columns, stimulus)
     return {column.name: _run_stimulus(given[column.name], column, steps, dt, batch) if column.name in given
-            else _current(column) for column in columns}
+            else None for column in columns}
 
 
 def _run_stimulus(stimulus, column, steps, dt, batch):
@@ -86,8 +83,9 @@ def _run_stimulus(stimulus, column, steps, dt, batch):
 
 
 def sequence_stimuli(columns, stimuli, batch: int | None = None) -> tuple[dict, int]:
-    """({name: (K, batch × size) array}, K) for a sequence; a column not given holds its
-    current value. With a ``batch`` of B copies each item is (B, size) (or (size,) for all)."""
+    """({name: (K, batch × size) array}, K) for a sequence, for the columns given (the others
+    hold their current value). With a ``batch`` of B copies each item is (B, size) (or (size,)
+    for all)."""
     given = _per_column(columns, stimuli)
     arrays = {name: as_array(values, f"stimuli for {name!r}") for name, values in given.items()}
     lengths = {len(a) for a in arrays.values() if a.ndim >= 2}
@@ -100,7 +98,6 @@ def sequence_stimuli(columns, stimuli, batch: int | None = None) -> tuple[dict, 
     result = {}
     for column in columns:
         if column.name not in arrays:
-            result[column.name] = np.tile(_current(column), (items, 1))
             continue
         values = arrays[column.name]
         expected = (items, column.size) if values.ndim == 2 else (items, batch, column.size)

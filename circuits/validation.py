@@ -5,7 +5,8 @@ import numpy as np
 from brian2 import Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
 
-__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name", "check_finite"]
+__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name",
+           "check_finite", "is_diagonal", "largest_eigenvalue", "positive_number"]
 
 
 def as_time(value, parameter: str) -> Quantity:
@@ -19,6 +20,15 @@ def as_time(value, parameter: str) -> Quantity:
     if value.size != 1 or not np.isfinite(float(value)) or float(value) <= 0:
         raise ValueError(f"{parameter} must be a single positive, finite time, got {value!r}")
     return value
+
+
+def positive_number(value, parameter: str, allow_zero: bool = False) -> float:
+    """A finite number > 0 (≥ 0 with ``allow_zero``), as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{parameter} must be a finite number {bound}, got {value!r}")
+    return float(value)
 
 
 def check_name(name, taken) -> str:
@@ -103,6 +113,12 @@ def is_diagonal(matrix: np.ndarray) -> bool:
     """Whether a square matrix has no non-zero entry off its diagonal (two scans, no temporary
     of the matrix's size: this runs on covariances of 10⁴ × 10⁴ too)."""
     return np.count_nonzero(matrix) == np.count_nonzero(np.diagonal(matrix))
+
+
+def largest_eigenvalue(matrix: np.ndarray) -> float:
+    """λmax of a symmetric matrix (its largest diagonal entry when it is diagonal: no O(n³)
+    eigendecomposition for the big diagonal covariances of large columns)."""
+    return float(np.diagonal(matrix).max() if is_diagonal(matrix) else np.linalg.eigvalsh(matrix).max())
 
 
 def as_timed_array(timed, size: int, parameter: str):

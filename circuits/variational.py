@@ -28,18 +28,12 @@ __all__ = ["COVARIANCES", "posterior_scale", "sample", "elbo"]
 COVARIANCES = ("mean-field", "laplace")
 
 
-def _state(circuit):
-    estimates = {name: circuit.estimate(name) for name in circuit.columns}
-    return estimates, circuit._current_gains()
-
-
-def posterior_scale(circuit, covariance: str = "mean-field") -> np.ndarray:
+def posterior_scale(graph, estimates: dict, gains: dict, covariance: str = "mean-field") -> np.ndarray:
     """The scale of q over the stacked latent estimates: σ (n,) for "mean-field", the Cholesky
-    factor L (n, n) of H⁻¹ for "laplace"."""
+    factor L (n, n) of H⁻¹ for "laplace"; H at ``estimates`` ({name: μ}) with ``gains``."""
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
-    estimates, gains = _state(circuit)
-    H = laplace_precision(circuit, estimates, gains)
+    H = laplace_precision(graph, estimates, gains)
     if covariance == "mean-field":
         return 1 / np.sqrt(np.diag(H))
     try:
@@ -49,45 +43,46 @@ def posterior_scale(circuit, covariance: str = "mean-field") -> np.ndarray:
                          "no error constrains); use covariance='mean-field'") from None
 
 
-def _draw(circuit, samples: int, rng, covariance: str):
-    estimates, gains = _state(circuit)
-    index = latent_index(circuit)
+def _draw(graph, estimates, gains, samples: int, rng, covariance: str):
+    index = latent_index(graph)
     mean = np.concatenate([estimates[name] for name in index])
-    scale = posterior_scale(circuit, covariance)
+    scale = posterior_scale(graph, estimates, gains, covariance)
     noise = rng.standard_normal((samples, len(mean)))
     draws = mean + (noise * scale if scale.ndim == 1 else noise @ scale.T)
     log_det = 2 * np.sum(np.log(scale if scale.ndim == 1 else np.diag(scale)))
     entropy = 0.5 * (len(mean) * np.log(2 * np.pi * np.e) + log_det)
-    return estimates, gains, index, draws, scale, entropy
+    return index, draws, scale, entropy
 
 
-def sample(circuit, samples: int, seed=None, covariance: str = "mean-field") -> dict:
-    """``samples`` reparameterized draws z = μ + σ ⊙ γ (or μ + L γ) of every latent column,
+def sample(graph, estimates: dict, gains: dict, samples: int, seed=None, covariance: str = "mean-field") -> dict:
+    """``samples`` reparameterized draws z = μ + σ ⊙ γ (or μ + L γ) of every latent column
+    around ``estimates`` ({name: μ} of every column, with attention ``gains``),
     {name: (samples, size)}."""
-    _, _, index, draws, _, _ = _draw(circuit, _count(samples), np.random.default_rng(seed), covariance)
+    index, draws, _, _ = _draw(graph, estimates, gains, _count(samples), np.random.default_rng(seed), covariance)
     return {name: draws[:, s] for name, s in index.items()}
 
 
-def elbo(circuit, samples: int = 1000, seed=None, covariance: str = "mean-field",
+def elbo(graph, estimates: dict, gains: dict, samples: int = 1000, seed=None, covariance: str = "mean-field",
          method: str = "monte-carlo") -> tuple[float, float]:
-    """(ELBO, its standard error) of q around the current estimates; the closed form
-    (``method="closed-form"``, linear circuits only) has standard error 0."""
+    """(ELBO, its standard error) of q around ``estimates`` ({name: μ} of every column, with
+    attention ``gains``); the closed form (``method="closed-form"``, linear circuits only) has
+    standard error 0."""
     if method not in ("monte-carlo", "closed-form"):
         raise ValueError(f"method must be 'monte-carlo' or 'closed-form', got {method!r}")
     rng = np.random.default_rng(seed)
-    estimates, gains, index, draws, scale, entropy = _draw(circuit, _count(samples), rng, covariance)
+    index, draws, scale, entropy = _draw(graph, estimates, gains, _count(samples), rng, covariance)
     if method == "closed-form":
-        nonlinear = [p for p in circuit.projections if not p.activation.is_identity]
+        nonlinear = [p for p in graph.projections if not p.activation.is_identity]
         if nonlinear:
             raise ValueError(f"the closed-form ELBO needs linear projections ({nonlinear[0]} is not); "
                              f"use method='monte-carlo'")
-        H = laplace_precision(circuit, estimates, gains)
+        H = laplace_precision(graph, estimates, gains)
         covariance_q = np.diag(scale ** 2) if scale.ndim == 1 else scale @ scale.T
-        energy = sum(np.sum(v) for v in free_energy_by_level(circuit.columns.values(), estimates, gains).values())
+        energy = sum(np.sum(v) for v in free_energy_by_level(graph.columns.values(), estimates, gains).values())
         return float(-energy - 0.5 * np.trace(H @ covariance_q) + entropy), 0.0
     sampled = dict(estimates)
     sampled.update({name: draws[:, s] for name, s in index.items()})
-    energies = sum(free_energy_by_level(circuit.columns.values(), sampled, gains).values())
+    energies = sum(free_energy_by_level(graph.columns.values(), sampled, gains).values())
     log_joint = -np.broadcast_to(energies, (len(draws),))
     return float(log_joint.mean() + entropy), float(log_joint.std(ddof=1) / np.sqrt(len(draws)))
 

@@ -82,23 +82,26 @@ def learn(model: Model, state: State, scale: float):
 
 
 def simulate(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
-             tau_error: float, state: State | None = None, learn_continuously=False, gains=None):
+             tau_error: float, state: State | None = None, learn_continuously=False, gains=None, record=True):
     """Forward-Euler trajectories; ``stimulus[name]`` is (steps, size) for each sensory level;
     ``gains[name]`` (steps, size), optional, is the attention gain γ of a level: its error
     neurons then use the attended covariance Σ' = diag(γ)^-½ Σ diag(γ)^-½.
 
-    Returns (estimates, errors, final): trajectories as dicts of (steps, size) arrays, and the
-    estimates after the last step. ``state`` (updated in place) continues a previous run.
+    Returns (estimates, errors, final): trajectories as dicts of (steps, size) arrays (empty
+    without ``record``), and the estimates after the last step. ``state`` (updated in place)
+    continues a previous run.
     """
     state = initial_state(model) if state is None else state
-    record_mu = {name: np.empty((steps, level.size)) for name, level in model.levels.items()}
-    record_eps = {name: np.empty((steps, level.size)) for name, level in model.levels.items()}
+    rows = steps if record else 0
+    record_mu = {name: np.empty((rows, level.size)) for name, level in model.levels.items()}
+    record_eps = {name: np.empty((rows, level.size)) for name, level in model.levels.items()}
     for n in range(steps):
         for name, level in model.levels.items():
             if level.sensory:
                 state.mu[name] = np.array(stimulus[name][n], dtype=float)
-            record_mu[name][n] = state.mu[name]
-            record_eps[name][n] = state.eps[name]
+            if record:
+                record_mu[name][n] = state.mu[name]
+                record_eps[name][n] = state.eps[name]
         new_mu, new_eps, new_activity = {}, {}, {}
         for name, level in model.levels.items():
             mu, eps = state.mu[name], state.eps[name]
@@ -151,3 +154,33 @@ def simulate_sequence(model: Model, stimuli: dict, steps_per_item: int, dt: floa
         if learn_at_item_end:
             learn(model, state, 1.0)
     return ends
+
+
+def simulate_batch(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
+                   tau_error: float) -> dict:
+    """The same Euler steps (no learning, no attention, no interneurons) for B inputs at once:
+    ``stimulus[name]`` is (B, size), held constant; states are (B, size) and every product is
+    (B, n) @ Mᵀ. Returns the estimates after ``steps`` steps, {name: (B, size)}."""
+    batch = len(next(iter(stimulus.values())))
+    mu = {name: np.array(stimulus[name], float) if level.sensory else
+          np.tile(np.zeros(level.size) if level.prior_mean is None else level.prior_mean, (batch, 1))
+          for name, level in model.levels.items()}
+    eps = {name: np.zeros((batch, level.size)) for name, level in model.levels.items()}
+    for _ in range(steps):
+        new_mu, new_eps = {}, {}
+        for name, level in model.levels.items():
+            prediction = np.zeros(level.size) if level.prior_mean is None else np.array(level.prior_mean, float)
+            for edge in model.edges:
+                if edge.lower == name:
+                    prediction = prediction + edge.f(mu[edge.upper]) @ edge.weights.T + edge.bias
+            new_eps[name] = eps[name] + dt / tau_error * (mu[name] - prediction - eps[name] @ level.covariance.T)
+            if level.sensory:
+                new_mu[name] = mu[name]
+            else:
+                drive = -eps[name]
+                for edge in model.edges:
+                    if edge.upper == name:
+                        drive = drive + edge.fprime(mu[name]) * (eps[edge.lower] @ edge.weights)
+                new_mu[name] = mu[name] + dt / tau_estimate * drive
+        mu, eps = new_mu, new_eps
+    return mu

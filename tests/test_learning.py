@@ -174,7 +174,9 @@ def test_learning_argument_errors(rng):
     with pytest.raises(ValueError, match="learning_rate must be a finite number"):
         d.connect("z", "x", weights=np.ones((2, 1)), plastic=True, learning_rate=-1)
     d.connect("z", "x", weights=np.ones((2, 1)))
-    with pytest.raises(ValueError, match="nothing is plastic"):
+    with pytest.raises(ValueError, match="nothing learns"):
+        d.run(1 * ms, learn="continuous")
+    with pytest.raises(ValueError, match="learn must be None, 'continuous', 'trial' or False"):
         d.run(1 * ms, learn=True)
     with pytest.raises(ValueError, match=r"stimuli for 'x' must have shape \(K, 2\)"):
         d.run_sequence(np.ones((3, 3)), item_duration=1 * ms)

@@ -1,0 +1,34 @@
+"""Engines: how a circuit graph runs (see :mod:`circuits.engines.base` for the protocol).
+
+``Circuit(device=...)`` chooses one, once:
+
+- ``"runtime"`` (default): :class:`~circuits.engines.runtime.RuntimeEngine`, Brian2's runtime
+  device, every feature;
+- ``"cpp_standalone"``: :class:`~circuits.engines.standalone.StandaloneEngine`, one compiled
+  C++ program rerun with new inputs.
+"""
+from __future__ import annotations
+
+from .base import Engine, RunPlan, SimulationDiverged
+from .runtime import RuntimeEngine
+from .standalone import StandaloneEngine
+
+__all__ = ["DEVICES", "Engine", "RunPlan", "SimulationDiverged", "make_engine"]
+
+#: ``Circuit(device=...)`` names and their engines.
+DEVICES = {engine.device: engine for engine in (RuntimeEngine, StandaloneEngine)}
+
+
+def make_engine(device: str, graph, batch, divergence_threshold: float, check_interval, target=None,
+                standalone_directory=None) -> Engine:
+    """The engine for ``device`` (options that the engine does not use must be left at None)."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")
+    if device == "runtime":
+        if standalone_directory is not None:
+            raise ValueError("standalone_directory is only used with device='cpp_standalone'")
+        return RuntimeEngine(graph, batch, divergence_threshold, check_interval, target)
+    if target is not None:
+        raise ValueError(f"target={target!r} chooses the runtime device's code objects; device={device!r} "
+                         f"generates its own code (leave target at None)")
+    return DEVICES[device](graph, batch, divergence_threshold, standalone_directory)

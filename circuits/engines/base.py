@@ -1,0 +1,119 @@
+"""The protocol every engine implements, and what engines share.
+
+An engine turns a :class:`~circuits.graph.CircuitGraph` into Brian2 objects and runs them:
+
+``build()``
+    create the groups and couplings (with the builders of :mod:`circuits.column`,
+    :mod:`circuits.projection`, :mod:`circuits.coupling`) and bind every column's and
+    encoder's live state (:class:`~circuits.column.ColumnState`);
+``run(plan)``
+    simulate ``plan.steps`` steps from the current state with the plan's stimuli, recording
+    and learning (and, for a sequence, its items), and return a
+    :class:`~circuits.recording.Trace` (or None when nothing is recorded) and the sequence's
+    end-of-item records;
+``reset()``
+    time 0 and the initial state;
+``time``, ``network``
+    the simulated time (seconds) and the Brian2 Network.
+
+State is read and written through the columns' public views (``column.state``), so the
+facade, learning, sequences and analysis never know which engine runs.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from ..sequence import Sequence
+
+__all__ = ["Engine", "RunPlan", "SimulationDiverged", "describe_divergence", "find_divergence"]
+
+
+class SimulationDiverged(RuntimeError):
+    """A run produced non-finite or runaway rates; the message names the column and the fix."""
+
+
+@dataclass
+class RunPlan:
+    """One call of :meth:`Engine.run`.
+
+    steps : how many steps of dt
+    stimuli : {sensory column name: constant batch-major vector, or a TimedArray read at the
+              time since the start of the run}; a sequence clamps its items itself
+    record_every : record every k-th step (k ≥ 1), or 0 for the final state only
+    learn : apply the learning rules every step (continuous learning)
+    sequence : the items of :meth:`Circuit.run_sequence`, or None
+    report : Brian2's ``report`` argument (progress of long runs)
+    """
+
+    steps: int
+    stimuli: dict
+    record_every: int = 1
+    learn: bool = False
+    sequence: Sequence | None = None
+    report: object = None
+
+
+class Engine(ABC):
+    """Builds and runs one circuit graph (see the module docstring).
+
+    ``graph``, ``batch`` and ``divergence_threshold`` (|μ| or |ε| beyond it, or non-finite,
+    stops a run with :class:`SimulationDiverged`) are shared by every engine.
+    """
+
+    #: The ``device`` name that selects this engine in ``Circuit(device=...)``.
+    device = ""
+
+    def __init__(self, graph, batch, divergence_threshold: float):
+        self.graph, self.batch, self.divergence_threshold = graph, batch, divergence_threshold
+        self.built = False
+        self._network = None   # the Brian2 Network, once built
+
+    @abstractmethod
+    def build(self):
+        """Create the Brian2 objects and bind the live states (once)."""
+
+    @abstractmethod
+    def run(self, plan: RunPlan):
+        """Simulate ``plan``; returns (Trace or None, end-of-item records or None)."""
+
+    @abstractmethod
+    def reset(self):
+        """Time 0, estimates at the prior mean (sensory ones at 0), errors and interneurons 0."""
+
+    @property
+    @abstractmethod
+    def time(self) -> float:
+        """Simulated time since the last reset, in seconds."""
+
+    @property
+    def network(self):
+        """The Brian2 Network (built if needed)."""
+        self.build()
+        return self._network
+
+    def check_divergence(self, when: str):
+        """Raise :class:`SimulationDiverged` if any rate is non-finite or beyond the threshold."""
+        found = find_divergence(self.graph, self.divergence_threshold)
+        if found is not None:
+            raise SimulationDiverged(describe_divergence(found, self.divergence_threshold, self.graph.timing.dt, when))
+
+
+def find_divergence(graph, threshold: float):
+    """The first (column, population, symbol, largest |value|) whose μ or ε is non-finite or
+    beyond ``threshold``, or None (no strings are made unless something diverged)."""
+    for column in graph.columns.values():
+        for population, values, symbol in (("estimate", column.state.estimate, "μ"), ("error", column.state.error, "ε")):
+            largest = max(values.max(), -values.min()) if len(values) else 0.0   # no temporary; NaN stays NaN
+            if not largest <= threshold:   # also true for NaN
+                return column.name, population, symbol, largest
+    return None
+
+
+def describe_divergence(found, threshold: float, dt, when: str) -> str:
+    """The message for what :func:`find_divergence` found; ``when`` says where in the run."""
+    name, population, symbol, largest = found
+    return (f"simulation diverged {when}: column {name!r} ({population} neurons, {symbol}) reached "
+            f"|{symbol}| = {largest:.3g} (threshold {threshold:.3g}). Use a smaller dt (e.g. "
+            f"Circuit(dt={dt / 4})), larger time constants, a smaller learning rate, or check the "
+            f"weights and covariances; call reset() before running again.")

@@ -1,0 +1,439 @@
+"""What a circuit *is*: its columns, projections and encoders, and every wiring check.
+
+A :class:`CircuitGraph` holds the parts of a circuit and checks each addition at the API
+boundary (messages name the argument and the fix). It knows nothing of how the circuit runs:
+engines (:mod:`circuits.engines`) build Brian2 objects from it. :class:`Timing` holds the
+integration step and the time constants, and the Euler bounds that every part must respect.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+from brian2 import Quantity
+
+from populations import get_activation
+
+from .amortization import Encoder
+from .column import FLOWS, Column
+from .generalized import temporal_covariance
+from .projection import BACKENDS, FEEDBACK, Projection
+from .validation import as_covariance, as_matrix, as_time, as_vector, check_name, largest_eigenvalue, positive_number
+
+__all__ = ["CircuitGraph", "ColumnRef", "Timing"]
+
+ColumnRef = Union[Column, str]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The integration step and time constants of a circuit (Brian2 times).
+
+    dt : the forward-Euler step; tau_estimate : τ_μ of the estimate neurons; tau_error : τ_ε
+    of the error neurons and interneurons.
+    """
+
+    dt: Quantity
+    tau_estimate: Quantity
+    tau_error: Quantity
+
+    @classmethod
+    def checked(cls, dt, tau_estimate, tau_error) -> "Timing":
+        """Validated times: forward Euler needs dt < τ/2 for the faster of the two neurons."""
+        dt, tau_estimate, tau_error = (as_time(dt, "dt"), as_time(tau_estimate, "tau_estimate"),
+                                       as_time(tau_error, "tau_error"))
+        label, tau = min((("tau_estimate", tau_estimate), ("tau_error", tau_error)), key=lambda p: float(p[1]))
+        if dt >= tau / 2:
+            raise ValueError(f"dt = {dt} is too large: forward Euler needs dt < τ/2 for the faster "
+                             f"neurons, here {label} = {tau} (tau_estimate = {tau_estimate}, tau_error = "
+                             f"{tau_error}), so dt < {tau / 2}; use dt ≤ {tau / 10} for accuracy")
+        return cls(dt, tau_estimate, tau_error)
+
+    @property
+    def error_step(self) -> float:
+        """dt/τ_ε (dimensionless)."""
+        return float(self.dt / self.tau_error)
+
+    def steps(self, duration, parameter: str) -> int:
+        """``duration`` as a whole number of steps (it must be a positive multiple of dt)."""
+        duration = as_time(duration, parameter)
+        steps = int(round(float(duration / self.dt)))
+        if steps < 1 or abs(steps * float(self.dt) - float(duration)) > 1e-6 * float(self.dt):
+            raise ValueError(f"{parameter} = {duration} must be a positive multiple of dt = {self.dt}")
+        return steps
+
+    def check_variance(self, largest: float, parameter: str, fix: str):
+        """Euler keeps the error neurons' self-inhibition stable only if dt·λmax(Σ')/τ_ε < 1;
+        raise naming ``parameter`` and ``fix`` otherwise."""
+        rate = self.error_step * largest
+        if not rate < 1:
+            raise ValueError(f"{parameter}: the largest variance {largest:.3g} makes the error neurons' "
+                             f"self-inhibition too fast for dt = {self.dt} and tau_error = {self.tau_error} "
+                             f"(forward Euler needs dt·λmax(Σ)/τ_ε < 1, here {rate:.3g}); {fix}, use dt ≤ "
+                             f"{self.tau_error / (10 * largest)} or a larger tau_error")
+
+
+class CircuitGraph:
+    """Columns, projections and encoders of one circuit, checked as they are added.
+
+    Attributes
+    ----------
+    timing : Timing
+    backend : "dense" or "synapses"
+        Default backend of projections and of the columns' internal links.
+    columns : dict of str to Column
+        In creation order.
+    projections : list of Projection
+    encoders : dict of str to Encoder
+        By the name of the latent column each one proposes.
+    """
+
+    def __init__(self, timing: Timing, backend: str = "dense", seed=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.timing, self.backend = timing, backend
+        self.columns: dict[str, Column] = {}
+        self.projections: list[Projection] = []
+        self.encoders: dict[str, Encoder] = {}
+        self._rng = np.random.default_rng(seed)
+        self._frozen = False
+        #: Called when a column's Brian2 groups are asked for before the circuit was built.
+        self.on_demand: Callable[[], object] | None = None
+
+    # -- structure ----------------------------------------------------------------------------
+    def freeze(self):
+        """No more columns, projections or encoders (the engine has built the circuit)."""
+        self._frozen = True
+
+    def _check_open(self, action: str):
+        if self._frozen:
+            raise RuntimeError(f"cannot {action}: the circuit was already built (by a run or by "
+                               f"reading a column's .estimate/.error); build a new Circuit")
+
+    def lookup(self, ref: ColumnRef, parameter: str = "column") -> Column:
+        """The column ``ref`` (a Column of this graph, or its name); ``parameter`` names the
+        argument in the error message."""
+        if isinstance(ref, Column):
+            if self.columns.get(ref.name) is not ref:
+                raise ValueError(f"{parameter}: column {ref.name!r} belongs to another circuit")
+            return ref
+        if isinstance(ref, str):
+            if ref not in self.columns:
+                raise ValueError(f"{parameter}: no column named {ref!r}; columns are {list(self.columns)}")
+            return self.columns[ref]
+        raise TypeError(f"{parameter} must be a Column or a column name, got {type(ref).__name__}")
+
+    def projection(self, upper: ColumnRef, lower: ColumnRef) -> Projection:
+        """The projection from ``upper`` to ``lower``."""
+        upper, lower = self.lookup(upper, "upper"), self.lookup(lower, "lower")
+        for projection in self.projections:
+            if projection.upper is upper and projection.lower is lower:
+                return projection
+        raise ValueError(f"no projection from {upper.name!r} to {lower.name!r}")
+
+    @property
+    def sensory_columns(self) -> list[Column]:
+        return [c for c in self.columns.values() if c.sensory]
+
+    @property
+    def learns(self) -> bool:
+        """Whether any parameter of the circuit has a learning rule switched on."""
+        return any(part.learns for part in (*self.columns.values(), *self.projections, *self.encoders.values()))
+
+    def _reaches(self, start: Column, goal: Column) -> bool:
+        """Whether ``start`` predicts ``goal`` through a chain of projections."""
+        frontier = [start]
+        while frontier:
+            column = frontier.pop()
+            if column is goal:
+                return True
+            frontier.extend(p.lower for p in column.upward)
+        return False
+
+    # -- adding parts -------------------------------------------------------------------------
+    def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
+                covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
+                learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4,
+                inhibition_grid=None, order=1, smoothness=None) -> Column:
+        """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
+
+        ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
+        ``prior_mean``: the expected stimulus when no column predicts this one (else a bias).
+        ``learn_covariance``: learn Σ_0 through interneurons (see :mod:`circuits.learning`)
+        with rate ``covariance_learning_rate`` α, keeping eigenvalues ≥ ``min_variance``.
+        ``lateral_inhibition``: ``"autoregressive"`` or ``"symmetric"`` makes the column a
+        whitening stage, an affine normalizing flow (Marino 2022): its error neurons settle at
+        u = B⁻¹(x − m), B Bᵀ = Σ_0, B lower-triangular (Cholesky: u_i = (x_i − α_i(x_<i))/β_i)
+        or symmetric (ZCA); ``learn_inhibition`` learns B locally at ``inhibition_learning_rate``.
+        ``"surround"``: centre-surround predictive coding (Srinivasan, Laughlin & Dubs 1982),
+        u = x − m − W x with W between neighbours within ``inhibition_radius`` (starts at 0;
+        learned by LMS); neighbours along the units, or on an image of ``inhibition_grid =
+        (height, width)`` pixels (Euclidean distance). A whitening column cannot be predicted
+        by other columns; :meth:`Circuit.log_density` gives log p(x) = log N(u; 0, I) − log |det B|.
+        ``order`` n > 1: the stimulus arrives in generalized coordinates x̃ = (x, x′, …), a
+        vector of n × size (order-major; :func:`circuits.generalized.embed` makes one from a
+        sampled signal), with covariance S(s) ⊗ Σ_0 for fluctuations of ``smoothness`` s
+        (seconds; see :mod:`circuits.generalized`).
+        """
+        if lateral_inhibition not in (None, *FLOWS):
+            raise ValueError(f"lateral_inhibition must be None, 'autoregressive', 'symmetric' or "
+                             f"'surround', got {lateral_inhibition!r}")
+        if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, float, np.number)) \
+                or not inhibition_radius >= 1:
+            raise ValueError(f"inhibition_radius must be a number ≥ 1, got {inhibition_radius!r}")
+        if inhibition_grid is not None and (len(inhibition_grid) != 2 or int(np.prod(inhibition_grid)) != size):
+            raise ValueError(f"inhibition_grid must be (height, width) with height × width = size "
+                             f"= {size}, got {inhibition_grid!r}")
+        if learn_inhibition and lateral_inhibition is None:
+            raise ValueError("learn_inhibition=True needs lateral_inhibition='autoregressive', "
+                             "'symmetric' or 'surround'")
+        if lateral_inhibition and learn_covariance:
+            raise ValueError("choose lateral_inhibition (Σ = B Bᵀ on lateral synapses) or "
+                             "learn_covariance (Σ through interneurons), not both")
+        return self._add_column(name, size, covariance, prior_mean, True, learn_covariance,
+                                covariance_learning_rate, min_variance, order, smoothness,
+                                flow=lateral_inhibition, learn_flow=bool(learn_inhibition),
+                                flow_learning_rate=positive_number(inhibition_learning_rate,
+                                                                   "inhibition_learning_rate", allow_zero=True),
+                                flow_radius=float(inhibition_radius),
+                                flow_grid=None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid))
+
+    def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
+               covariance_learning_rate=0.01, min_variance=1e-3, order=1, smoothness=None,
+               dynamics=None, flat_prior=False) -> Column:
+        """Add a latent column of ``size`` estimate/error neuron pairs.
+
+        ``covariance`` Σ: scalar, vector (diagonal) or matrix. ``prior_mean`` m (scalar or
+        vector): the prior mean of a top column, where its estimates start; for a column with
+        upper columns it adds to the prediction like a bias. ``learn_covariance``,
+        ``covariance_learning_rate``, ``min_variance``: as for :meth:`sensory`.
+
+        Dynamic predictive coding (:mod:`circuits.generalized`): ``order`` n > 1 gives the
+        column n × size estimate neurons μ̃ = (μ, μ′, …) that descend F in a moving frame,
+        dμ̃/dt = D μ̃ − ∂F/∂μ̃ / τ_μ, with covariance S(s) ⊗ Σ for ``smoothness`` s (seconds).
+        ``dynamics`` A (size × size, order ≥ 2): a hidden-state column whose prior is the flow
+        x′ = A x with noise covariance Σ (its errors compare μ̃ ′ with A μ̃ below the top order;
+        it cannot be predicted by other columns). ``flat_prior``: no prior and no error of its
+        own (a top column driven by the errors below alone, as in plain gradient tracking).
+        """
+        if flat_prior and (dynamics is not None or learn_covariance):
+            raise ValueError("flat_prior=True: a flat prior has no covariance or dynamics to use; "
+                             "drop dynamics / learn_covariance")
+        return self._add_column(name, size, covariance, prior_mean, False, learn_covariance,
+                                covariance_learning_rate, min_variance, order, smoothness,
+                                dynamics=dynamics, flat_prior=bool(flat_prior))
+
+    def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
+                    covariance_learning_rate, min_variance, order, smoothness, dynamics=None,
+                    flat_prior=False, flow=None, learn_flow=False, flow_learning_rate=0.0,
+                    flow_radius=4.0, flow_grid=None) -> Column:
+        self._check_open("add a column")
+        check_name(name, self.columns)
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"size must be a positive integer, got {size!r}")
+        if size < 1:
+            raise ValueError(f"size must be at least 1, got {size}")
+        size = int(size)
+        covariance = as_covariance(covariance, size)
+        order, smoothness, dynamics = _generalized_options(order, smoothness, dynamics, size,
+                                                           learn_covariance or flow, prior_mean)
+        largest = largest_eigenvalue(covariance)
+        if order > 1:
+            largest *= np.linalg.eigvalsh(temporal_covariance(order, smoothness)).max()
+        self.timing.check_variance(largest, "covariance", "pass a smaller covariance")
+        if learn_covariance and self.backend != "dense":
+            raise ValueError("learn_covariance needs Circuit(backend='dense'): the learned Σ lives "
+                             "in the dense interneuron synapses")
+        column = Column(self, name, size, covariance, as_vector(prior_mean, size, "prior_mean"), sensory,
+                        learn_covariance=bool(learn_covariance),
+                        covariance_learning_rate=positive_number(covariance_learning_rate, "covariance_learning_rate",
+                                                                 allow_zero=True),
+                        min_variance=positive_number(min_variance, "min_variance"), order=order,
+                        smoothness=smoothness, dynamics=dynamics, flat_prior=flat_prior, flow=flow,
+                        learn_flow=learn_flow, flow_learning_rate=flow_learning_rate, flow_radius=flow_radius,
+                        flow_grid=flow_grid)
+        self.columns[name] = column
+        return column
+
+    def connect(self, upper: ColumnRef, lower: ColumnRef, weights, activation="linear", bias=0.0,
+                backend=None, plastic=False, learning_rate=1e-3, weight_decay=0.0, learn_bias=False,
+                feedback="tied", feedback_weights=None) -> Projection:
+        """Let ``upper`` predict ``lower``: top-down generative synapses W f(μ_upper) + b into
+        lower's error neurons, and bottom-up inference synapses B ε_lower (B = Wᵀ) into upper's
+        estimates.
+
+        Parameters
+        ----------
+        upper, lower : Column or column name
+        weights : array, shape (lower.size, upper.size)
+            W.
+        activation : str, Activation or (f, f') pair of Brian2 expressions in ``x``
+            One of ``linear``, ``tanh``, ``relu``, ``softplus``, ``sigmoid``, or custom.
+        bias : scalar or array (lower.size,)
+            b.
+        backend : {None, "dense", "synapses"}
+            None uses the circuit's backend.
+        plastic : bool
+            Learn W with ΔW = α (ε_lower f(μ_upper)ᵀ − λ W) (see :mod:`circuits.learning`).
+        learning_rate, weight_decay : float
+            α and λ (of every rule of this projection).
+        learn_bias : bool
+            Learn b with Δb = α ε_lower (with or without ``plastic``).
+        feedback : {"tied", "random", "kolen-pollack"}
+            The bottom-up weights B: Wᵀ, fixed random (feedback alignment), or learned with the
+            transposed rule ΔB = α (f(μ_upper) ε_lowerᵀ − λ B) together with W (Kolen–Pollack,
+            which needs ``plastic=True``).
+        feedback_weights : array (upper.size, lower.size), optional
+            Initial B for "random"/"kolen-pollack" (default: Gaussian with W's scale, from ``seed``).
+        """
+        self._check_open("connect columns")
+        upper, lower = self.lookup(upper, "upper"), self.lookup(lower, "lower")
+        if upper is lower:
+            raise ValueError(f"connect: upper and lower are the same column {upper.name!r}; "
+                             f"a column cannot predict itself (its covariance Σ already links its "
+                             f"error neurons)")
+        if upper.sensory:
+            raise ValueError(f"connect: upper column {upper.name!r} is sensory; sensory columns are "
+                             f"the bottom of the hierarchy and can only be predicted (pass it as lower)")
+        if any(p.upper is upper and p.lower is lower for p in self.projections):
+            raise ValueError(f"connect: {upper.name!r} already predicts {lower.name!r}")
+        if lower.flow:
+            raise ValueError(f"connect: {lower.name!r} is a whitening column (lateral_inhibition="
+                             f"{lower.flow!r}): its error neurons carry u = B⁻¹(x − m), not "
+                             f"Σ⁻¹(x − prediction), so it cannot be predicted")
+        if lower.dynamics is not None or lower.flat_prior:
+            kind = "a flat prior" if lower.flat_prior else "dynamics"
+            raise ValueError(f"connect: {lower.name!r} has {kind} and must be a top column (it "
+                             f"cannot be predicted)")
+        if upper.order != lower.order:
+            raise ValueError(f"connect: {upper.name!r} has order {upper.order} and {lower.name!r} order "
+                             f"{lower.order}; columns in generalized coordinates connect at the same order")
+        activation = get_activation(activation)
+        if lower.generalized and (not activation.is_identity or plastic or learn_bias or feedback != "tied"):
+            raise ValueError("connect: projections between columns in generalized coordinates must be "
+                             "linear (activation='linear'), tied and not plastic (each order is "
+                             "predicted by I ⊗ W)")
+        encoder = self.encoders.get(upper.name)
+        if encoder is not None and encoder.iterations:
+            raise ValueError(f"connect: {upper.name!r} already has an encoder whose update neurons read "
+                             f"the errors of the columns it predicts; connect the columns first, then "
+                             f"add the encoder")
+        if self._reaches(lower, upper):
+            raise ValueError(f"connect: {lower.name!r} already predicts {upper.name!r} (directly or "
+                             f"through other columns); the hierarchy must not contain cycles")
+        weights = as_matrix(weights, (lower.state_size, upper.state_size), "weights")
+        bias = as_vector(bias, lower.state_size, "bias")
+        backend = self.backend if backend is None else backend
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be None or one of {BACKENDS}, got {backend!r}")
+        if feedback not in FEEDBACK:
+            raise ValueError(f"feedback must be one of {FEEDBACK}, got {feedback!r}")
+        if feedback == "kolen-pollack" and not plastic:
+            raise ValueError("feedback='kolen-pollack' learns B with the transposed rule of W, together "
+                             "with W: pass plastic=True (or feedback='random' for fixed random B)")
+        if (plastic or learn_bias) and backend != "dense":
+            raise ValueError("plastic=True and learn_bias=True need backend='dense': the learning "
+                             "rules update the dense weight matrices")
+        if feedback == "tied":
+            if feedback_weights is not None:
+                raise ValueError("feedback_weights is only used with feedback='random' or 'kolen-pollack'")
+        elif feedback_weights is None:
+            scale = weights.std() if weights.std() > 0 else 1 / np.sqrt(lower.size)
+            feedback_weights = self._rng.normal(scale=scale, size=(upper.size, lower.size))
+        else:
+            feedback_weights = as_matrix(feedback_weights, (upper.size, lower.size), "feedback_weights")
+        projection = Projection(upper, lower, weights, activation, bias, backend, plastic=bool(plastic),
+                                learning_rate=positive_number(learning_rate, "learning_rate", allow_zero=True),
+                                weight_decay=positive_number(weight_decay, "weight_decay", allow_zero=True),
+                                learn_bias=bool(learn_bias), feedback=feedback, feedback_weights=feedback_weights)
+        self.projections.append(projection)
+        upper.upward.append(projection)
+        lower.downward.append(projection)
+        return projection
+
+    def encoder(self, target: ColumnRef, source: ColumnRef | None = None, weights=None, bias=0.0,
+                activation="linear", plastic=True, learning_rate=0.01, iterations=0, update_gain=1.0,
+                update_learning_rate=0.01, read_duration=None) -> Encoder:
+        """Give latent column ``target`` an amortized-inference pathway (see
+        :mod:`circuits.amortization`): proposal neurons μ_q = V f(x) + c fed by the sensory
+        column ``source`` (default: the only sensory column), used by
+        ``run_sequence(..., inference="amortized" | "hybrid")``.
+
+        Parameters
+        ----------
+        weights : array (target.size, source.size), optional
+            Initial V (default zeros). ``bias``: initial c (scalar or (target.size,)).
+        activation : str, Activation or (f, f') pair
+            f applied to x (default linear).
+        plastic, learning_rate : bool, float
+            Learn V and c by the delta rule towards the settled estimate, at rate α.
+        iterations : int
+            Learned updates per item (iterative amortization); 0 for direct amortization only.
+        update_gain, update_learning_rate : float
+            γ of each update and α_u of its weights U.
+        read_duration : time, optional
+            How long the errors settle at the held estimate before each update is read
+            (default 10 time constants of the slowest error neurons read, τ_ε / λmin(Σ)).
+        """
+        self._check_open("add an encoder")
+        target = self.lookup(target, "target")
+        if target.sensory:
+            raise ValueError(f"encoder: target {target.name!r} is sensory; an encoder proposes the "
+                             f"estimates of a latent column")
+        if target.name in self.encoders:
+            raise ValueError(f"encoder: column {target.name!r} already has an encoder")
+        if source is None:
+            sensory = self.sensory_columns
+            if len(sensory) != 1:
+                raise ValueError(f"encoder: the circuit has {len(sensory)} sensory columns; name the "
+                                 f"source (one of {[c.name for c in sensory]})")
+            source = sensory[0]
+        source = self.lookup(source, "source")
+        if not source.sensory:
+            raise ValueError(f"encoder: source {source.name!r} must be a sensory column")
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"iterations must be an integer ≥ 0, got {iterations!r}")
+        if plastic and self.backend != "dense":
+            raise ValueError("a plastic encoder needs Circuit(backend='dense')")
+        weights = (np.zeros((target.size, source.size)) if weights is None
+                   else as_matrix(weights, (target.size, source.size), "weights"))
+        if read_duration is None:
+            smallest = min(np.linalg.eigvalsh(c.covariance).min() for c in [target] + [p.lower for p in target.upward])
+            read_steps = int(np.ceil(10 * float(self.timing.tau_error / self.timing.dt) / min(1.0, smallest)))
+        else:
+            read_steps = self.timing.steps(read_duration, "read_duration")
+        encoder = Encoder(target, source, weights, as_vector(bias, target.size, "bias"), get_activation(activation),
+                          bool(plastic), positive_number(learning_rate, "learning_rate", allow_zero=True),
+                          int(iterations), positive_number(update_gain, "update_gain"),
+                          positive_number(update_learning_rate, "update_learning_rate", allow_zero=True),
+                          read_steps)
+        self.encoders[target.name] = encoder
+        return encoder
+
+    def __repr__(self):
+        return f"CircuitGraph(columns={list(self.columns)}, projections={len(self.projections)})"
+
+
+def _generalized_options(order, smoothness, dynamics, size, learns_lateral, prior_mean):
+    """Checked (order, smoothness, dynamics) of a column."""
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise ValueError(f"order must be an integer ≥ 1 (1: no generalized coordinates), got {order!r}")
+    if order == 1:
+        if dynamics is not None:
+            raise ValueError("dynamics needs order ≥ 2: the flow A compares the estimate's motion "
+                             "μ′ with A μ (e.g. order=3, smoothness=0.5)")
+        return 1, None, None
+    if smoothness is None:
+        raise ValueError(f"order = {order} needs smoothness s (seconds): the width of the "
+                         f"fluctuations' autocorrelation, e.g. smoothness=0.5")
+    smoothness = positive_number(smoothness, "smoothness")
+    if learns_lateral:
+        raise ValueError("generalized coordinates (order > 1) cannot be combined with "
+                         "learn_covariance or lateral_inhibition")
+    if dynamics is not None:
+        dynamics = as_matrix(dynamics, (size, size), "dynamics")
+        if np.any(np.asarray(prior_mean) != 0):
+            raise ValueError("a column with dynamics has no prior mean (its prior is the flow); "
+                             "leave prior_mean at 0")
+    return int(order), smoothness, dynamics

@@ -22,10 +22,14 @@ builds and runs a circuit and returns a dict of numbers and arrays, at every poi
   ``compiled`` (Brian2 modules the point compiled, −1 if not run). Attributes: the simulation,
   its duration, the command, and the versions of predictive-circuits, Brian2, NumPy, Python,
   Dask and xarray.
-- With ``out=DIR`` the dataset is written to ``DIR/results.nc`` (NetCDF4, h5netcdf) after
-  every point, atomically (a new file replaces the old one), so a killed sweep loses only the
-  points in flight. A later sweep with the same ``out`` reads it, extends the grid by any new
-  values and computes only the points not done (never run, or failed).
+- With ``out=DIR`` the dataset is written to ``DIR/results.nc`` (NetCDF3 through SciPy; xarray,
+  netCDF4 and every NetCDF tool read it) as results arrive, atomically (a new file replaces
+  the old one): after every point, unless writing the file takes more than a tenth of the time
+  between points (large outputs, many workers), when it is written every ten writing times
+  instead, and always at the end or when the sweep is interrupted. A killed sweep loses only
+  the points in flight (and those of the last fraction of a second in the throttled case).
+  A later sweep with the same ``out`` reads it, extends the grid by any new values and
+  computes only the points not done (never run, or failed).
 - Faults: a point that raises is recorded (``done`` False, its ``error``) and the sweep goes
   on. A worker process that dies has its points rescheduled by Dask on the other workers
   (the nanny restarts it); a point that kills ``distributed.scheduler.allowed-failures`` + 1
@@ -36,7 +40,7 @@ keyword arguments of their ``simulate(duration, seed, **parameters)``) and ``OUT
 tuple of :class:`Output`, entries of the summary that ``simulate`` returns); a module with a
 ``sweep_figure(dataset)`` gets that figure drawn by ``pcsim sweep``.
 
-Dask, xarray, h5netcdf, tqdm and threadpoolctl are the ``sweep`` extra:
+Dask, xarray, tqdm and threadpoolctl are the ``sweep`` extra:
 ``pip install 'predictive-circuits[sweep]'``.
 """
 from __future__ import annotations
@@ -165,7 +169,8 @@ def _as_target(simulation, duration, outputs):
                         "f(seed=…, **parameters) returning a dict of numbers and arrays")
     if duration is not None:
         raise ValueError("duration applies to canned simulations; a function sets its own")
-    label = getattr(simulation, "__qualname__", type(simulation).__name__)
+    named = getattr(simulation, "func", simulation)     # a functools.partial: its function's name
+    label = getattr(named, "__qualname__", type(named).__name__)
     return simulation, (tuple(outputs) if outputs is not None else None), label, None
 
 
@@ -174,7 +179,7 @@ def _check_function_parameters(function, names):
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     missing = [n for n in ("seed", *names) if n not in signature.parameters and not accepts_any]
     if missing:
-        raise ValueError(f"the swept function {function.__qualname__}{signature} does not take the "
+        raise ValueError(f"the swept function {getattr(function, '__qualname__', 'f')}{signature} does not take the "
                          f"keyword{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
 
@@ -240,7 +245,7 @@ class Results:
     """The sweep's arrays in memory: coordinates, outputs and per-point records."""
 
     RECORDS = {"done": (bool, False), "error": (object, ""), "wall_time": (float, np.nan),
-               "worker": (object, ""), "compiled": (np.int64, -1)}
+               "worker": (object, ""), "compiled": (np.int32, -1)}
 
     def __init__(self, coords: dict, outputs, attrs: dict, parameter_attrs: dict):
         self.coords = {dim: list(values) for dim, values in coords.items()}
@@ -256,7 +261,7 @@ class Results:
     @classmethod
     def load(cls, path: Path, outputs):
         import xarray as xr
-        with xr.open_dataset(path, engine="h5netcdf") as stored:
+        with xr.open_dataset(path, engine="scipy") as stored:
             stored = stored.load()
         grid = [dim for dim in stored["done"].dims]
         results = cls({dim: stored[dim].values.tolist() for dim in grid}, outputs, stored.attrs,
@@ -339,7 +344,7 @@ class Results:
     def dataset(self):
         import xarray as xr
         dims = list(self.coords)
-        coords = {dim: (dim, np.asarray(values, dtype=np.int64 if dim == "seed" else float),
+        coords = {dim: (dim, np.asarray(values, dtype=np.int32 if dim == "seed" else float),
                         self.parameter_attrs.get(dim, {"description": "random seed of the point"}))
                   for dim, values in self.coords.items()}
         variables = {name: (dims, self.records[name].astype(str) if self.records[name].dtype == object
@@ -352,8 +357,28 @@ class Results:
     def save(self, path: Path):
         """Write the whole dataset to a new file and move it over ``path`` (atomic)."""
         partial = path.with_name(path.name + ".partial")
-        self.dataset().to_netcdf(partial, engine="h5netcdf")
+        self.dataset().to_netcdf(partial, engine="scipy")
         os.replace(partial, path)
+
+
+class _Writer:
+    """Saves the results as they arrive, spending at most ~1/10 of the time writing."""
+
+    def __init__(self, results: Results, path: Path | None):
+        self.results, self.path = results, path
+        self.written, self.cost, self.unsaved = 0.0, 0.0, False
+
+    def point_arrived(self):
+        self.unsaved = True
+        if self.path is not None and time.perf_counter() - self.written >= 10 * self.cost:
+            self.flush()
+
+    def flush(self):
+        if self.path is not None:
+            start = time.perf_counter()
+            self.results.save(self.path)
+            self.written = time.perf_counter()
+            self.cost, self.unsaved = self.written - start, False
 
 
 def _numeric(value) -> bool:
@@ -509,19 +534,21 @@ def sweep(simulation, grid, seeds=1, *, client=None, out=None, duration=None, ou
             parameters = {name: value for name, value in point.items() if name != "seed"}
             pending.append((index, point["seed"], parameters))
     bar = _progress(len(pending), label) if progress and pending else None
-    with (nullcontext() if client == "serial" else _connect(client, workers)) as connected:
-        stream = (_run_serial(function, pending) if client == "serial"
-                  else _run_dask(connected, function, pending, cache))
-        for index, result in stream:
-            results.record(index, result)
-            if path is not None:
-                results.save(path)
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.close()
-    if path is not None and not pending:
-        results.save(path)
+    writer = _Writer(results, path)
+    try:
+        with (nullcontext() if client == "serial" else _connect(client, workers)) as connected:
+            stream = (_run_serial(function, pending) if client == "serial"
+                      else _run_dask(connected, function, pending, cache))
+            for index, result in stream:
+                results.record(index, result)
+                writer.point_arrived()
+                if bar is not None:
+                    bar.update()
+    finally:
+        if writer.unsaved or not pending:
+            writer.flush()
+        if bar is not None:
+            bar.close()
     return results.dataset()
 
 

@@ -97,17 +97,27 @@ class Parameter:
 class Output:
     """A number or array a simulation returns, stored as one variable of the dataset.
 
-    name : its key in the returned dict (a canned simulation's summary)
+    name : the dataset's variable, and its key in the returned dict (a canned simulation's
+           summary) unless ``key`` says otherwise
     dims : names of its own dimensions (its shape; () for a scalar); sizes are taken from the
            first point that returns it and every later point must match
     units : units of the values ("1" if dimensionless)
     description : one line, written to the variable's attributes
+    key : where it is in a nested summary, keys joined by "/" (e.g. "sine/error_order_1")
     """
 
     name: str
     dims: tuple = ()
     units: str = "1"
     description: str = ""
+    key: str = ""
+
+    def find(self, summary: dict):
+        """This output's value in ``summary``."""
+        value = summary
+        for part in (self.key or self.name).split("/"):
+            value = value[part]
+        return value
 
 
 def parse_grid(text: str) -> dict:
@@ -155,7 +165,7 @@ class CannedSimulation:
         module = get_simulation(self.name)
         keywords = {name: self.parameters[name].value(v) for name, v in parameters.items()}
         summary = module.simulate(self.duration, seed, **keywords).summary
-        return {output.name: summary[output.name] for output in self.outputs}
+        return {output.name: output.find(summary) for output in self.outputs}
 
 
 def _as_target(simulation, duration, outputs):

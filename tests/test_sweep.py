@@ -7,6 +7,7 @@ Small and short on purpose (2 workers, the attention circuit for 200 ms, ~0.3 s 
 whole file takes about a minute on 2 cores once the workers' caches are warm.
 """
 import functools
+import inspect
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from circuits import SimulationDiverged, sweep
 from circuits.cli import main
-from circuits.simulations import attention
+from circuits.simulations import SIMULATIONS, attention
 from circuits.sweeps import RESULTS_FILE, Output, parse_grid
 
 DURATION = 200 * ms     # 100 ms per half: every point compiles the same code
@@ -200,3 +201,31 @@ def test_pcsim_sweep_failures_are_one_line(tmp_path, capsys):
         assert main([*argv, "--out", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_every_canned_simulation_declares_its_sweep():
+    """Outputs are named, with dims and units; every parameter is a keyword-only argument of
+    ``simulate`` whose default is the declared one (``simulate(duration, seed)`` unchanged)."""
+    for name, module in SIMULATIONS.items():
+        assert module.OUTPUTS and all(o.units for o in module.OUTPUTS), name
+        keywords = inspect.signature(module.simulate).parameters
+        assert list(keywords)[:2] == ["duration", "seed"], name
+        for parameter in module.PARAMETERS:
+            keyword = keywords[parameter.name]
+            assert keyword.kind is keyword.KEYWORD_ONLY, (name, parameter.name)
+            assert keyword.default == parameter.value(parameter.default), (name, parameter.name)
+
+
+def test_sweeping_bogacz_precision_weighting_reaches_the_most_likely_size():
+    """Bogacz exercise 3 as a sweep: for each u and Σ_u the circuit settles on φ* = argmax p(φ | u),
+    the real root of Σ_u(v_p − φ) + 2Σ_p φ(u − φ²) = 0 of highest density (1e-5, as the exercise
+    test; 60 τ). φ* for u = 2, Σ_u = 1 is Bogacz's 1.567468."""
+    dataset = sweep("bogacz-perception", {"observation": [2.0, 4.0], "sensory_variance": [0.1, 1.0]},
+                    client="serial")
+    assert bool(dataset["done"].all())
+    np.testing.assert_allclose(dataset["phi"], dataset["phi_star"], rtol=0, atol=1e-5)
+    assert abs(float(dataset["phi_star"].sel(observation=2.0, sensory_variance=1.0, seed=0)) - 1.567468) < 5e-7
+    # precision weighting: the more precise the observation, the closer g(φ*) = φ*² comes to u
+    star = dataset["phi_star"].isel(seed=0)
+    mismatch = np.abs(star ** 2 - star["observation"])
+    assert bool((mismatch.sel(sensory_variance=0.1) < mismatch.sel(sensory_variance=1.0)).all())

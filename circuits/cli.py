@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                     "outputs into one xarray Dataset, written to DIR/results.nc after every point. "
                     "Rerun with the same --out to compute only the missing points. Needs the sweep extra: "
                     "pip install 'predictive-circuits[sweep]'.",
-        epilog="example: pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 16\n\n"
+        epilog="example: pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64\n\n"
                f"sweepable parameters (grid values in these units):\n{sweepable}")
     sweep.add_argument("name", metavar="NAME", help="simulation name (pcsim list)")
     sweep.add_argument("--grid", required=True, metavar="'P=V1,V2 …'",

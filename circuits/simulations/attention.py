@@ -6,7 +6,7 @@ error neurons (Π' = γ Π); halfway through, it moves from a (γ_a = γ = 4, γ
 estimate settles on the precision-weighted mean (m/σ_p² + γ_a a + γ_b b)/(1/σ_p² + γ_a + γ_b)
 of each half.
 
-Sweepable (``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 16``):
+Sweepable (``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64``):
 the gain γ, the noise of the readings (each seed draws a ~ N(1, noise²) and b ~ N(−1, noise²))
 and τ_ε. ``sweep_figure`` draws the study: attention pulls the estimate towards the attended
 channel (bias), and since both channels are equally reliable, any γ ≠ 1 also widens the spread
@@ -123,7 +123,7 @@ def sweep_figure(dataset) -> Figure:
     noise = float(data["noise"]) if "noise" in data.coords else 0.0
     gains = data["gain"].values
     dense = np.geomspace(gains.min(), gains.max(), 200)
-    figure = Figure(figsize=(9.5, 3.5), layout="constrained")
+    figure = Figure(figsize=(9.5, 4.0), layout="constrained")
     left, right = figure.subplots(1, 2)
     for name, colour, label, expected in (
             ("estimate_attending_a", "tab:blue", "attending a (γ_a = γ, γ_b = 1/γ)", weighted_mean(dense, 1 / dense)),
@@ -136,19 +136,24 @@ def sweep_figure(dataset) -> Figure:
         left.fill_between(dense, expected - spread(dense, noise), expected + spread(dense, noise),
                           color=colour, alpha=0.12, lw=0)
         right.plot(gains, np.nanstd(values, axis=1, ddof=1), "o", color=colour, ms=5)
-    right.plot(dense, spread(dense, noise), "k", lw=1, label="closed form σ·√(γ² + γ⁻²)/(¼ + γ + γ⁻¹)")
     seeds = data.sizes["seed"]
+    expected = spread(dense, noise)
+    right.plot(dense, expected, "k", lw=1, label="closed form σ·√(γ² + γ⁻²)/(¼ + γ + γ⁻¹)")
+    sampling = 1 / np.sqrt(2 * (seeds - 1))       # relative standard error of a standard deviation
+    right.fill_between(dense, expected * (1 - sampling), expected * (1 + sampling), color="0.5", alpha=0.15, lw=0,
+                       label=f"± its standard error over {seeds} seeds")
     worst = float(np.nanmax(np.abs(data["estimate_attending_a"] - data["expected_attending_a"])))
     left.set(xscale="log", xlabel="attention gain γ", ylabel="estimate μ_z",
              title=f"estimate: {seeds} seeds (dots), mean, closed form ± spread\n"
                    f"(|circuit − precision-weighted mean| ≤ {worst:.0e})")
     left.axhline(A, color="0.6", lw=0.6, ls=":")
     left.axhline(B, color="0.6", lw=0.6, ls=":")
-    left.legend(frameon=False, fontsize=8, loc="center left")
+    figure.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncol=2, frameon=False, fontsize=8)
     right.set(xscale="log", xlabel="attention gain γ", ylabel=f"std of μ_z over {seeds} seeds",
               title=f"spread of the estimate (readings noise σ = {noise:g}):\nleast when attention matches "
                     "the true precisions (γ = 1)")
     right.legend(frameon=False, fontsize=8, loc="upper center")
+    right.set_ylim(0, None)
     for ax in (left, right):
         ax.set_xticks(gains, [f"{g:g}" for g in gains])
         ax.minorticks_off()

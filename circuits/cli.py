@@ -2,7 +2,7 @@
 
     pcsim list
     pcsim run NAME [--out DIR] [--duration MS] [--seed N] [--cache DIR]
-    pcsim sweep NAME --grid 'param=v1,v2 param2=…' [--seeds N] [--scheduler ADDRESS | --workers N]
+    pcsim sweep NAME [--grid 'param=v1,v2 param2=…'] [--seeds N] [--scheduler ADDRESS | --workers N]
                 [--out DIR] [--duration MS] [--cache DIR]
 """
 from __future__ import annotations
@@ -56,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog="example: pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64\n\n"
                f"sweepable parameters (grid values in these units):\n{sweepable}")
     sweep.add_argument("name", metavar="NAME", help="simulation name (pcsim list)")
-    sweep.add_argument("--grid", required=True, metavar="'P=V1,V2 …'",
-                       help="parameters and their values, e.g. 'gain=0.5,1,2 noise=0.5'")
+    sweep.add_argument("--grid", default="", metavar="'P=V1,V2 …'",
+                       help="parameters and their values, e.g. 'gain=0.5,1,2 noise=0.5' (default: none, "
+                            "seeds only)")
     sweep.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0 … N−1 at every grid point (default 1)")
     where = sweep.add_mutually_exclusive_group()
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -121,7 +121,8 @@ class Output:
 
 
 def parse_grid(text: str) -> dict:
-    """``'gain=0.25,0.5,1 noise=0.5'`` → ``{"gain": [0.25, 0.5, 1.0], "noise": [0.5]}``."""
+    """``'gain=0.25,0.5,1 noise=0.5'`` → ``{"gain": [0.25, 0.5, 1.0], "noise": [0.5]}``; ``''``
+    → ``{}`` (seeds only)."""
     grid = {}
     for item in text.split():
         name, equals, values = item.partition("=")
@@ -134,8 +135,6 @@ def parse_grid(text: str) -> dict:
         except ValueError:
             raise ValueError(f"--grid: the values of {name!r} must be numbers separated by commas, "
                              f"got {values!r}") from None
-    if not grid:
-        raise ValueError("--grid: give at least one parameter, e.g. --grid 'gain=0.5,1,2'")
     return grid
 
 

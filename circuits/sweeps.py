@@ -188,7 +188,8 @@ def _check_function_parameters(function, names):
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
     missing = [n for n in ("seed", *names) if n not in signature.parameters and not accepts_any]
     if missing:
-        raise ValueError(f"the swept function {getattr(function, '__qualname__', 'f')}{signature} does not take the "
+        name = getattr(function, "__qualname__", "f")
+        raise ValueError(f"the swept function {name}{signature} does not take the "
                          f"keyword{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
 
@@ -223,11 +224,12 @@ def evaluate(function, seed: int, parameters: dict) -> dict:
 
 
 def pin_blas():
-    """One BLAS/OpenMP thread in this process (a worker runs one point per core)."""
+    """One BLAS/OpenMP thread in this worker process (it runs one point per core), for the
+    libraries loaded now and, through the environment, for those loaded later."""
     from threadpoolctl import threadpool_limits
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = "1"
-    return threadpool_limits(1)
+    threadpool_limits(1)
 
 
 def _worker_plugin(cache):
@@ -418,7 +420,8 @@ def _connect(client, workers):
 
 
 def _run_serial(function, points):
-    with pin_blas():
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):          # as on the workers: the same numbers, bit for bit
         for key, seed, parameters in points:
             yield key, evaluate(function, seed, parameters)
 
@@ -507,8 +510,8 @@ def sweep(simulation, grid, seeds=1, *, client=None, out=None, duration=None, ou
     if "seed" in grid:
         raise ValueError("grid: 'seed' is a dimension of its own; use seeds=")
     seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
-    if not seeds or (isinstance(seeds, list) and any(s < 0 for s in seeds)):
-        raise ValueError("seeds: a positive number of seeds, or a list of non-negative integers")
+    if not seeds or min(seeds) < 0 or len(set(seeds)) < len(seeds):
+        raise ValueError("seeds: a positive number of seeds, or a list of distinct non-negative integers")
     if isinstance(function, CannedSimulation):
         function.check(grid)
         described = {name: {"units": p.units, "description": p.description}

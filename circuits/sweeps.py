@@ -26,10 +26,10 @@ builds and runs a circuit and returns a dict of numbers and arrays, at every poi
   netCDF4 and every NetCDF tool read it) as results arrive, atomically (a new file replaces
   the old one): after every point, unless writing the file takes more than a tenth of the time
   between points (large outputs, many workers), when it is written every ten writing times
-  instead, and always at the end or when the sweep is interrupted. A killed sweep loses only
-  the points in flight (and those of the last fraction of a second in the throttled case).
-  A later sweep with the same ``out`` reads it, extends the grid by any new values and
-  computes only the points not done (never run, or failed).
+  instead, and always at the end. Every arriving point is also appended at once to
+  ``results.nc.journal`` (removed at each write), so a killed sweep loses only the points in
+  flight. A later sweep with the same ``out`` reads both, extends the grid by any new values
+  and computes only the points not done (never run, or failed).
 - Faults: a point that raises is recorded (``done`` False, its ``error``) and the sweep goes
   on. A worker process that dies has its points rescheduled by Dask on the other workers
   (the nanny restarts it); a point that kills ``distributed.scheduler.allowed-failures`` + 1
@@ -48,6 +48,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import os
+import pickle
 import platform
 import sys
 import sysconfig
@@ -62,7 +63,7 @@ from brian2 import ms
 
 from .compilation import cache_directory, set_cache_directory
 
-__all__ = ["Output", "Parameter", "RESULTS_FILE", "parse_grid", "sweep"]
+__all__ = ["Output", "Parameter", "RESULTS_FILE", "load", "parse_grid", "sweep"]
 
 #: The dataset's file name inside ``out``.
 RESULTS_FILE = "results.nc"
@@ -285,6 +286,12 @@ class Results:
                 output = Output(name, tuple(own), variable.attrs.get("units", "1"),
                                 variable.attrs.get("description", ""))
                 results.outputs[name] = (output, variable.values.astype(float))
+        for point, result in _Writer.journal_records(path):
+            try:
+                index = results.index(point)
+            except ValueError:              # a grid value the file does not hold: not this sweep's
+                continue
+            results.record(index, result)
         return results
 
     def extend(self, coords: dict, parameter_attrs: dict):
@@ -373,23 +380,53 @@ class Results:
 
 
 class _Writer:
-    """Saves the results as they arrive, spending at most ~1/10 of the time writing."""
+    """Keeps ``path`` up to date as points arrive: each point is appended at once to a journal
+    beside it (``results.nc.journal``, a pickle per point; well under a millisecond), and the
+    whole dataset is rewritten atomically after every point unless that would take more than a
+    tenth of the time (then every ten write-times), and at the end, when the journal is
+    removed. :meth:`Results.load` replays a journal left by a killed sweep: every point that
+    arrived is kept."""
 
     def __init__(self, results: Results, path: Path | None):
         self.results, self.path = results, path
-        self.written, self.cost, self.unsaved = 0.0, 0.0, False
+        self.journal = None if path is None else _Writer.journal_path(path)
+        self.written, self.costs = 0.0, []
 
-    def point_arrived(self):
-        self.unsaved = True
-        if self.path is not None and time.perf_counter() - self.written >= 10 * self.cost:
+    @staticmethod
+    def journal_path(path: Path) -> Path:
+        return path.with_name(path.name + ".journal")
+
+    @staticmethod
+    def journal_records(path: Path):
+        """(point, result) pairs of a journal; a record cut short by a kill ends it."""
+        journal = _Writer.journal_path(path)
+        if not journal.exists():
+            return
+        with open(journal, "rb") as file:
+            while True:
+                try:
+                    yield pickle.load(file)
+                except (EOFError, pickle.UnpicklingError, ValueError, AttributeError):
+                    return
+
+    def point_arrived(self, index, result):
+        if self.path is None:
+            return
+        point = {dim: values[i] for (dim, values), i in zip(self.results.coords.items(), index)}
+        with open(self.journal, "ab") as file:
+            pickle.dump((point, result), file)
+        if time.perf_counter() - self.written >= 10 * min(self.costs[-5:], default=0.0):
             self.flush()
 
     def flush(self):
-        if self.path is not None:
-            start = time.perf_counter()
-            self.results.save(self.path)
-            self.written = time.perf_counter()
-            self.cost, self.unsaved = self.written - start, False
+        if self.path is None:
+            return
+        start = time.perf_counter()
+        self.results.save(self.path)
+        self.journal.unlink(missing_ok=True)
+        first, self.written = not self.written, time.perf_counter()
+        if not first:                                 # the first write includes xarray's imports
+            self.costs.append(self.written - start)
 
 
 def _numeric(value) -> bool:
@@ -547,21 +584,34 @@ def sweep(simulation, grid, seeds=1, *, client=None, out=None, duration=None, ou
             pending.append((index, point["seed"], parameters))
     bar = _progress(len(pending), label) if progress and pending else None
     writer = _Writer(results, path)
+    writer.flush()              # the file holds the whole grid (and the replayed journal) from the start
     try:
         with (nullcontext() if client == "serial" else _connect(client, workers)) as connected:
             stream = (_run_serial(function, pending) if client == "serial"
                       else _run_dask(connected, function, pending, cache))
             for index, result in stream:
                 results.record(index, result)
-                writer.point_arrived()
+                writer.point_arrived(index, result)
                 if bar is not None:
                     bar.update()
     finally:
-        if writer.unsaved or not pending:
-            writer.flush()
+        writer.flush()
         if bar is not None:
             bar.close()
     return results.dataset()
+
+
+def load(out):
+    """The dataset of the sweep stored in the directory ``out``: ``results.nc`` and every point
+    its journal holds (a sweep still running, or killed)."""
+    try:
+        import xarray  # noqa: F401
+    except ImportError:
+        raise ImportError(f"sweeps need the sweep extra: {_EXTRA}") from None
+    path = Path(out) / RESULTS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no sweep stored there")
+    return Results.load(path, None).dataset()
 
 
 def _numbers(name, values):

@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from circuits import SimulationDiverged, sweep
 from circuits.cli import main
 from circuits.simulations import SIMULATIONS, attention
-from circuits.sweeps import RESULTS_FILE, Output, parse_grid
+from circuits.sweeps import RESULTS_FILE, Output, load, parse_grid
 
 DURATION = 200 * ms     # 100 ms per half: every point compiles the same code
 
@@ -237,3 +238,58 @@ def test_sweeping_bogacz_precision_weighting_reaches_the_most_likely_size():
     star = dataset["phi_star"].isel(seed=0)
     mismatch = np.abs(star ** 2 - star["observation"])
     assert bool((mismatch.sel(sensory_variance=0.1) < mismatch.sel(sensory_variance=1.0)).all())
+
+
+DRIVER = """
+import json, sys, time
+import circuits.sweeps
+from circuits import sweep
+
+write = circuits.sweeps.Results.save
+def slow_write(self, path):             # writing results.nc now costs more than 1/10 of a point:
+    write(self, path)                   # it is rewritten every ~3 s, the points in between are
+    time.sleep(0.3)                     # only in the journal
+circuits.sweeps.Results.save = slow_write
+
+def slow_square(seed, x):
+    with open(sys.argv[2], "a") as file:
+        file.write(json.dumps({"x": x, "seed": seed}) + "\\n")
+    time.sleep(0.25)
+    return {"square": x * x + seed}
+
+sweep(slow_square, {"x": [1, 2, 3, 4, 5, 6, 7, 8]}, seeds=2, client="serial", out=sys.argv[1])
+"""
+
+
+def slow_square(seed, x, *, log):
+    with open(log, "a") as file:
+        file.write(json.dumps({"x": x, "seed": seed}) + "\n")
+    return {"square": x * x + seed}
+
+
+def test_a_killed_sweep_keeps_every_finished_point_and_resumes_the_rest(tmp_path):
+    """The driver process is killed (SIGKILL) mid-sweep, while writing results.nc is slow enough
+    to be throttled: the file and its journal hold every point finished before the kill (lost: at
+    most the one in flight); the resumed sweep computes exactly the points not stored."""
+    out, log = tmp_path / "out", tmp_path / "log.jsonl"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(out), str(log)])
+    deadline = time.monotonic() + 120
+    while len(recorded(log)) < 7 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    started = [(r["x"], r["seed"]) for r in recorded(log)]
+    on_disk = xr.open_dataset(out / RESULTS_FILE, engine="scipy").load()
+    assert (out / (RESULTS_FILE + ".journal")).exists() and int(on_disk["done"].sum()) < len(started) - 1
+    stored = load(out)                  # the file and its journal
+    done = {(float(x), int(seed)) for x in stored.x.values for seed in stored.seed.values
+            if stored["done"].sel(x=x, seed=seed)}
+    assert len(set(started) - done) <= 1 and done <= set(started), (started, done)
+    for x, seed in done:
+        assert float(stored["square"].sel(x=x, seed=seed)) == x * x + seed
+    os.remove(log)
+    resumed = sweep(functools.partial(slow_square, log=log), {"x": [1, 2, 3, 4, 5, 6, 7, 8]}, seeds=2,
+                    client="serial", out=out)
+    assert sorted((r["x"], r["seed"]) for r in recorded(log)) == sorted(
+        (float(x), s) for x in range(1, 9) for s in (0, 1) if (float(x), s) not in done)
+    assert bool(resumed["done"].all())

@@ -131,8 +131,12 @@ def _sweep(args, argv) -> int:
                         out=out, duration=None if args.duration is None else args.duration * ms,
                         cache=args.cache, progress=not args.no_progress, command=command)
     except (ValueError, ImportError, OSError, TypeError) as error:
-        print(f"pcsim: {error}", file=sys.stderr)
+        print(f"pcsim: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"pcsim: interrupted; the points done are in {out / RESULTS_FILE} (rerun the same command "
+              f"to compute the others)", file=sys.stderr)
+        return 130
     done, total = int(dataset["done"].sum()), int(dataset["done"].size)
     print(f"{module.NAME}: {done} of {total} points done in {time.perf_counter() - start:.1f} s "
           f"(dimensions {dict(dataset['done'].sizes)})")

@@ -15,7 +15,9 @@ Every configuration is timed in this process, one after the other:
   every point.
 
 Scaling efficiency = (points/s with 2 workers) / (2 × points/s with 1 worker). The machine has
-2 cores shared with other work: read ``load`` (printed) before trusting a ratio.
+2 cores shared with other work: read ``load`` (printed) before trusting a ratio. "Workers busy"
+(the points' compute time / (workers × wall time)) separates Dask's idle gaps from CPU taken by
+other processes: when it is near 100 % and the scaling is poor, the points themselves ran slower.
 """
 from __future__ import annotations
 
@@ -73,9 +75,11 @@ def main():
             assert bool(dataset["done"].all())
             rates[workers] = points / elapsed
             compute = float(dataset["wall_time"].mean())
+            busy = float(dataset["wall_time"].sum()) / (workers * elapsed)
             print(f"{workers} worker{'s' if workers > 1 else ' '}: {rates[workers]:.2f} points/s "
                   f"({elapsed / points * 1e3:.0f} ms per point of wall time; a point computes in "
-                  f"{compute * 1e3:.0f} ms on its worker; cluster start {started:.1f} s)")
+                  f"{compute * 1e3:.0f} ms on its worker; workers busy {busy:.0%} of the time; "
+                  f"cluster start {started:.1f} s)")
             if workers == 1:
                 per_point = elapsed / points
                 trivial = {}

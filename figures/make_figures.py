@@ -10,13 +10,17 @@
 - attention as precision, shifting between two cues: ``pcsim run attention``;
 - Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
 - tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
-- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``.
+- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``;
+- the attention study, 384 points on a local Dask cluster:
+  ``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64``.
 """
 from pathlib import Path
 
-from circuits.simulations import SIMULATIONS
+from circuits import sweep
+from circuits.simulations import SIMULATIONS, attention
 
 HERE = Path(__file__).resolve().parent
+STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
 
 
 def main(directory=HERE):
@@ -24,13 +28,19 @@ def main(directory=HERE):
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
                  "attention", "whitening", "generalized-tracking", "amortization"):
         module = SIMULATIONS[name]
-        outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
-        for stem, figure in outcome.figures.items():
-            for fmt in ("png", "pdf"):
-                path = Path(directory) / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight",
-                               metadata={"CreationDate": None} if fmt == "pdf" else None)
-                written.append(path)
+        written += save(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
+    study = sweep("attention", STUDY, seeds=SEEDS)
+    return written + save({"attention_sweep": attention.sweep_figure(study)}, directory)
+
+
+def save(figures, directory):
+    written = []
+    for stem, figure in figures.items():
+        for fmt in ("png", "pdf"):
+            path = Path(directory) / f"{stem}.{fmt}"
+            figure.savefig(path, dpi=150, bbox_inches="tight",
+                           metadata={"CreationDate": None} if fmt == "pdf" else None)
+            written.append(path)
     return written
 
 

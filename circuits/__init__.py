@@ -15,10 +15,12 @@ Public surface::
     datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
     Encoder            amortized inference: proposal and learned-update neurons of a latent column
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
+    __version__, versions                  this package's version (setup.cfg), and Brian2's, NumPy's, Python's
 
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
 ``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
 """
+from .versions import __version__, versions
 from .compilation import apply_environment, cache_directory, set_cache_directory
 from .circuit import Circuit, SimulationDiverged
 from .amortization import Encoder
@@ -31,6 +33,7 @@ from .projection import Projection
 from .recording import Recording
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
+           "SimulationDiverged", "__version__", "cache_directory", "datasets", "exact_posterior",
+           "set_cache_directory", "versions"]
 
 apply_environment()

@@ -63,14 +63,14 @@ class Timing:
             raise ValueError(f"{parameter} = {duration} must be a positive multiple of dt = {self.dt}")
         return steps
 
-    def check_variance(self, largest: float, parameter: str, fix: str):
+    def check_variance(self, largest: float, parameter: str, fix: str, error: type = ValueError):
         """Euler keeps the error neurons' self-inhibition stable only if dt·λmax(Σ')/τ_ε < 1;
-        raise naming ``parameter`` and ``fix`` otherwise."""
+        raise ``error`` naming ``parameter`` and ``fix`` otherwise."""
         rate = self.error_step * largest
         if not rate < 1:
-            raise ValueError(f"{parameter}: the largest variance {largest:.3g} makes the error neurons' "
+            raise error(f"{parameter}: the largest variance {largest:.3g} makes the error neurons' "
                              f"self-inhibition too fast for dt = {self.dt} and tau_error = {self.tau_error} "
-                             f"(forward Euler needs dt·λmax(Σ)/τ_ε < 1, here {rate:.3g}); {fix}, use dt ≤ "
+                             f"(forward Euler needs dt·λmax(Σ)/τ_ε < 1, here {rate:.3g}); {fix}, or use dt ≤ "
                              f"{self.tau_error / (10 * largest)} or a larger tau_error")
 
 

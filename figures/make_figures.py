@@ -15,6 +15,7 @@
 from pathlib import Path
 
 from circuits.simulations import SIMULATIONS
+from circuits.simulations.style import save
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,8 +29,7 @@ def main(directory=HERE):
         for stem, figure in outcome.figures.items():
             for fmt in ("png", "pdf"):
                 path = Path(directory) / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight",
-                               metadata={"CreationDate": None} if fmt == "pdf" else None)
+                save(figure, path)
                 written.append(path)
     return written
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import TimedArray, ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "attention"
 DESCRIPTION = ("cue combination: one latent, two channels (a = 1, b = -1); attention (precision "
                "gain) switches from a to b halfway; the estimate follows the precision-weighted mean")
 DEFAULT_DURATION = 1600 * ms
+DURATION_STEP = MINIMUM_DURATION = 0.2 * ms   # two steps of dt: attention switches after half of them
 PRIOR_MEAN, PRIOR_VARIANCE, A, B = 0.0, 4.0, 1.0, -1.0
 ATTENDED, IGNORED = 4.0, 0.25
 
@@ -40,6 +42,7 @@ def build() -> Circuit:
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     """``seed`` is recorded but unused: this simulation is deterministic."""
+    check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     circuit = build()
     half = duration / 2
     circuit.attend("a", TimedArray(np.array([[ATTENDED], [IGNORED]]), dt=half))
@@ -57,20 +60,22 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     return Outcome(summary, table, {"attention": _figure(rec, first, second, half)})
 
 
-def _figure(rec, first, second, half) -> Figure:
-    figure = Figure(figsize=(9, 3.3), layout="constrained")
-    left, right = figure.subplots(1, 2)
+@style.styled
+def _figure(rec, first, second, half):
+    figure, (left, right) = style.figure(1, 2, height=2.5)
     t = np.asarray(rec.t / ms)
     switch = float(half / ms)
-    left.plot(t, rec.estimate["z"][:, 0], "k", label="μ_z")
-    left.hlines([first, second], [0, switch], [switch, t[-1]], colors="tab:red", linestyles="--",
-                label="precision-weighted mean")
-    left.set(xlabel="time (ms)", title="estimate as attention moves from a to b")
-    left.legend(frameon=False, loc="lower left")
-    right.plot(t, rec.error["a"][:, 0], label="ε_a (channel a = 1)")
-    right.plot(t, rec.error["b"][:, 0], label="ε_b (channel b = −1)")
+    left.plot(t, rec.estimate["z"][:, 0], color=style.COLORS["circuit"], label="estimate μ_z")
+    left.hlines([first, second], [0, switch], [switch, t[-1]], colors=style.COLORS["reference"], linestyles="--",
+                lw=1, label="precision-weighted mean")
+    style.label(left, x=("time", "ms"), y=("estimate μ_z", "a.u."), title="estimate as attention moves from a to b")
+    left.legend(loc="lower left")
+    right.plot(t, rec.error["a"][:, 0], label=f"ε_a (channel a = {A:g})")
+    right.plot(t, rec.error["b"][:, 0], label=f"ε_b (channel b = {B:g})")
     for ax in (left, right):
-        ax.axvline(switch, color="0.6", lw=0.8)
-    right.set(xlabel="time (ms)", title="per-channel errors ε = γ (x − μ): attended ones larger")
-    right.legend(frameon=False)
+        style.tolerance_line(ax, switch, f"attention a → b (γ = {ATTENDED:g} ↔ {IGNORED:g})", horizontal=False)
+    style.label(right, x=("time", "ms"), y=("sensory errors ε", "a.u."),
+                title="errors ε = γ (x − μ): the attended one is larger")
+    right.legend(loc="lower left")
+    style.panel_letters(figure)
     return figure

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import StateMonitor, ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "bogacz-variance"
@@ -18,6 +19,7 @@ DESCRIPTION = ("Bogacz 2017 exercise 5: an error neuron and an interneuron learn
                "(true 2) of phi ~ N(5, 2), one update per 20-tau trial; --duration sets the trials")
 TRIAL = 200 * ms           # 20 τ
 DEFAULT_DURATION = 1000 * TRIAL
+DURATION_STEP, MINIMUM_DURATION = TRIAL, 2 * TRIAL
 MEAN, VARIANCE, RATE = 5.0, 2.0, 0.01
 
 
@@ -29,9 +31,7 @@ def build() -> Circuit:
 
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    trials = int(round(float(duration / TRIAL)))
-    if trials < 2:
-        raise ValueError(f"duration must cover at least 2 trials of {TRIAL}")
+    trials = check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     samples = np.random.default_rng(seed).normal(MEAN, np.sqrt(VARIANCE), size=(trials, 1))
     example_circuit = build()
     interneuron = StateMonitor(example_circuit.columns["phi"].interneuron, "activity", record=True,
@@ -54,17 +54,18 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     return Outcome(summary, table, {"bogacz_variance": figure})
 
 
-def _figure(example, interneuron, sample, sigma) -> Figure:
-    figure = Figure(figsize=(9, 3.3), layout="constrained")
-    left, right = figure.subplots(1, 2, width_ratios=[1, 1.6])
+@style.styled
+def _figure(example, interneuron, sample, sigma):
+    figure, (left, right) = style.figure(1, 2, width_ratios=[1, 1.6])
     t = np.asarray(example.t / ms)
     left.plot(t, example.error["phi"][:, 0], label="ε (error neuron)")
     left.plot(t, interneuron, label="e (interneuron)")
-    left.axhline(sample - MEAN, color="0.5", ls=":", lw=0.8, label="φ − g (fixed point, Σ = 1)")
-    left.set(xlabel="time in trial (ms)", title=f"one trial, φ = {sample:.2f}, Σ = 1")
-    left.legend(frameon=False)
-    right.plot(np.arange(len(sigma)), sigma, color="k", lw=0.8, label="Σ (learned)")
-    right.axhline(VARIANCE, color="tab:red", ls="--", lw=1, label="true variance")
-    right.set(xlabel="trial", ylabel="Σ", title="Σ over trials (ΔΣ = 0.01 (εe − 1))")
-    right.legend(frameon=False)
+    left.axhline(sample - MEAN, color=style.GREY, ls=":", lw=0.9, label="φ − g (fixed point, Σ = 1)")
+    style.label(left, x=("time in trial", "ms"), y=("activity", "a.u."), title=f"one trial: φ = {sample:.2f}, Σ = 1")
+    left.legend()
+    right.plot(np.arange(1, len(sigma) + 1), sigma, color=style.COLORS["circuit"], lw=0.8, label="Σ (learned)")
+    right.axhline(VARIANCE, color=style.COLORS["reference"], ls="--", lw=1, label=f"true variance {VARIANCE:g}")
+    style.label(right, x="trial", y=("variance Σ", "a.u."), title="Σ over trials, ΔΣ = 0.01 (εe − 1)")
+    right.legend(loc="lower right")
+    style.panel_letters(figure)
     return figure

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import ms
-from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from scipy.linalg import subspace_angles
 
 from .. import datasets
 from ..circuit import Circuit
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "learn-linear"
@@ -23,12 +25,11 @@ DESCRIPTION = ("Hebbian learning of W in a linear 8-D/2-latent generative model;
 ITEM = 50 * ms
 DEFAULT_DURATION = 3000 * ITEM
 DIM, LATENT, NOISE, RATE, FINAL_RATE, CHUNK = 8, 2, 0.5, 0.01, 0.002, 100
+DURATION_STEP, MINIMUM_DURATION = ITEM, CHUNK * ITEM
 
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    items = int(round(float(duration / ITEM)))
-    if items < CHUNK:
-        raise ValueError(f"duration must cover at least {CHUNK} items of {ITEM}")
+    items = check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     rng = np.random.default_rng(seed)
     true = rng.normal(size=(DIM, LATENT))
     x, _ = datasets.linear_gaussian(items, true, noise_covariance=NOISE, seed=rng)
@@ -37,13 +38,14 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     circuit.column("z", LATENT, covariance=1.0)
     projection = circuit.connect("z", "x", weights=rng.normal(size=(DIM, LATENT)) * 0.1, plastic=True,
                                  learning_rate=RATE)
-    angles, energies = [], []
-    for start in range(0, items - items % CHUNK, CHUNK):
+    angles, energies, seen = [], [], []
+    for start in range(0, items, CHUNK):
         if start >= 2 * items // 3:
             projection.learning_rate = FINAL_RATE
         rec = circuit.run_sequence(x[start:start + CHUNK], item_duration=ITEM)
         energies.append(rec.trial_free_energy)
         angles.append(np.degrees(subspace_angles(circuit.weights("z", "x"), true)).max())
+        seen.append(min(start + CHUNK, items))
     learned = circuit.weights("z", "x")
     pca = np.linalg.svd(x - x.mean(0), full_matrices=False)[2][:LATENT].T
     to_pca = float(np.degrees(subspace_angles(learned, pca)).max())
@@ -58,26 +60,35 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
              ("largest principal angle to PCA (deg)", to_pca, "→ 0"),
              ("F at item ends, first 20", float(energies[:20].mean()), "falls"),
              ("F at item ends, last 100", float(energies[-CHUNK:].mean()), "falls")]
-    return Outcome(summary, table, {"learn_linear": _figure(angles, energies, learned, true)})
+    return Outcome(summary, table, {"learn_linear": _figure(seen, angles, energies, learned, true)})
 
 
-def _figure(angles, energies, learned, true) -> Figure:
-    figure = Figure(figsize=(11, 3.3), layout="constrained")
-    a, b, c = figure.subplots(1, 3)
-    a.semilogy(np.arange(1, len(angles) + 1) * CHUNK, angles, "k.-")
-    a.set(xlabel="items", ylabel="degrees", title="largest principal angle, learned vs true W")
+@style.styled
+def _figure(seen, angles, energies, learned, true):
+    figure, (a, b, c) = style.figure(1, 3, height=2.5)
+    a.semilogy(seen, angles, ".-", color=style.COLORS["circuit"])
+    a.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    a.yaxis.set_major_formatter(ScalarFormatter())
+    a.yaxis.set_minor_formatter(NullFormatter())
+    style.label(a, x="training items", y=("largest principal angle", "degrees"), title="learned vs true subspace")
     window = 20
     items = np.arange(1, len(energies) + 1)
-    b.semilogx(items, energies, color="0.75", lw=0.5, label="each item")
-    b.semilogx(items[window - 1:], np.convolve(energies, np.ones(window) / window, "valid"), "k",
-               label=f"mean of {window}")
-    b.set(xlabel="items", title="free energy at the end of each item",
-          ylim=(None, np.percentile(energies, 99.5)))
-    b.legend(frameon=False)
+    b.loglog(items, energies, ".", ms=1.2, color="0.7", label="each item")
+    b.loglog(items[window - 1:], np.convolve(energies, np.ones(window) / window, "valid"),
+             color=style.COLORS["circuit"], label=f"mean of {window} items")
+    b.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    b.yaxis.set_major_formatter(ScalarFormatter())
+    b.yaxis.set_minor_formatter(NullFormatter())
+    style.label(b, x="training items", y=("F at the end of each item", "nats"), title="free energy")
+    b.legend(loc="upper right", markerscale=4)
     # compare the subspaces: project the true W on the learned column space
     projected = learned @ np.linalg.lstsq(learned, true, rcond=None)[0]
-    c.plot(true.ravel(), projected.ravel(), "o", ms=4)
+    c.plot(true.ravel(), projected.ravel(), "o", color=style.COLORS["circuit"])
     lim = np.abs(true).max() * 1.1
-    c.plot([-lim, lim], [-lim, lim], "k:", lw=0.8)
-    c.set(xlabel="true W entries", ylabel="true W projected on learned span", title="learned subspace")
+    c.plot([-lim, lim], [-lim, lim], ":", color=style.COLORS["reference"], lw=0.8, label="identity")
+    c.set_aspect("equal")
+    style.label(c, x=("true W entries", "a.u."), y=("projected on learned span", "a.u."),
+                title="true W in the learned subspace")
+    c.legend(loc="upper left")
+    style.panel_letters(figure)
     return figure

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..versions import versions
+from .style import save
+
 
 @dataclass
 class Outcome:
@@ -15,7 +18,8 @@ class Outcome:
     Attributes
     ----------
     summary : dict
-        JSON-serialisable parameters and final numbers (written to ``summary.json``).
+        JSON-serialisable parameters and final numbers (written to ``summary.json``), with the
+        versions of predictive-circuits, Brian2, NumPy and Python added under ``"versions"``.
     table : list of tuple
         Rows (quantity, value, expected) printed by ``pcsim run``.
     figures : dict of str to matplotlib Figure
@@ -26,6 +30,9 @@ class Outcome:
     table: list
     figures: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.summary.setdefault("versions", versions())
+
     def write(self, directory, formats=("png",)) -> list[Path]:
         """Write ``summary.json`` and every figure into ``directory``; returns the paths."""
         directory = Path(directory)
@@ -35,7 +42,7 @@ class Outcome:
         for stem, figure in self.figures.items():
             for fmt in formats:
                 path = directory / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight")
+                save(figure, path)
                 paths.append(path)
         return paths
 

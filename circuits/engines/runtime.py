@@ -26,7 +26,7 @@ from ..coupling import build_synapses, dense_couplings
 from ..learning import apply_learning
 from ..recording import Recorder
 from ..sequence import ItemBoundaries
-from ..validation import as_time
+from ..validation import as_time, choice
 from .base import (Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence, own_objects,
                    quiet_invalid_values)
 
@@ -45,9 +45,7 @@ class RuntimeEngine(Engine):
 
     def __init__(self, graph, batch, divergence_threshold, check_interval, target=None):
         super().__init__(graph, batch, divergence_threshold)
-        if target not in TARGETS:
-            raise ValueError(f"target must be None (Brian2's preference), 'cython' or 'numpy', got {target!r}")
-        self.target = target
+        self.target = choice(target, TARGETS, "target")
         self.check_interval = as_time(check_interval, "check_interval")
         self._check_every = max(1, int(round(float(self.check_interval / graph.timing.dt))))
 

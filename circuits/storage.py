@@ -11,9 +11,11 @@ saved: a loaded circuit starts at its initial state (time 0, estimates at the pr
 as after :meth:`Circuit.reset`.
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
-before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
-yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+before anything is built — the archive, the format version, every key each description must
+have (``_REQUIRED``), every array it refers to — so a bad file (truncated, bit-flipped, from a
+newer version, missing an entry) raises ``ValueError`` naming what is wrong, never yields a
+half-built or silently different circuit, and nothing is written. Version-1 files (before
+attention and engine options were saved) still load, with default gains.
 """
 from __future__ import annotations
 

@@ -72,8 +72,9 @@ def _figure(rec, first, second, half):
     left.legend(loc="lower left")
     right.plot(t, rec.error["a"][:, 0], label=f"ε_a (channel a = {A:g})")
     right.plot(t, rec.error["b"][:, 0], label=f"ε_b (channel b = {B:g})")
-    for ax in (left, right):
-        style.tolerance_line(ax, switch, f"attention a → b (γ = {ATTENDED:g} ↔ {IGNORED:g})", horizontal=False)
+    for ax, height in ((left, 0.45), (right, 0.2)):
+        style.tolerance_line(ax, switch, f"attention a → b (γ = {ATTENDED:g} ↔ {IGNORED:g})", horizontal=False,
+                             at=height)
     style.label(right, x=("time", "ms"), y=("sensory errors ε", "a.u."),
                 title="errors ε = γ (x − μ): the attended one is larger")
     right.legend(loc="lower left")

@@ -127,15 +127,16 @@ def legend_entry(**line) -> Line2D:
     return Line2D([], [], **line)
 
 
-def tolerance_line(ax, value: float, text: str, horizontal: bool = True):
-    """A labelled dotted guide line (a threshold or tolerance) at ``value``."""
+def tolerance_line(ax, value: float, text: str, horizontal: bool = True, at: float = 0.0):
+    """A labelled dotted guide line (a threshold or tolerance) at ``value``; the label sits at
+    the right end of a horizontal line, or at height ``at`` (axes fraction) of a vertical one."""
     if horizontal:
         ax.axhline(value, color=GREY, ls=":", lw=0.9)
         ax.annotate(text, (1.0, value), xycoords=("axes fraction", "data"), xytext=(-2, 2),
                     textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.35")
     else:   # the text at the bottom, clear of legends in the upper corners
         ax.axvline(value, color=GREY, ls=":", lw=0.9)
-        ax.annotate(text, (value, 0.0), xycoords=("data", "axes fraction"), xytext=(2, 2),
+        ax.annotate(text, (value, at), xycoords=("data", "axes fraction"), xytext=(2, 2),
                     textcoords="offset points", ha="left", va="bottom", fontsize=7, color="0.35")
 
 

@@ -15,7 +15,7 @@ import pytest
 from brian2 import ms
 
 import circuits
-from circuits import Circuit, SimulationDiverged
+from circuits import Circuit
 from circuits.cli import main
 from circuits.simulations import SIMULATIONS
 

@@ -92,7 +92,6 @@ def test_truncated_files_are_refused(tmp_path):
     """Every prefix of the file, cut at every 97th byte, raises ValueError; nothing on disk
     changes (files, sizes, modification times, contents)."""
     good = _model_file(tmp_path)
-    original = tmp_path / "model.npz"
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     for cut in range(0, len(good), 97):

@@ -17,10 +17,12 @@ Public surface::
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
     sweep              a simulation over a parameter grid × seeds on Dask, into one xarray Dataset
                        (circuits.sweeps: Parameter, Output; needs the ``sweep`` extra)
+    __version__, versions                  this package's version (setup.cfg), and Brian2's, NumPy's, Python's
 
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
 ``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
 """
+from .versions import __version__, versions
 from .compilation import apply_environment, cache_directory, set_cache_directory
 from .circuit import Circuit, SimulationDiverged
 from .amortization import Encoder
@@ -34,6 +36,7 @@ from .recording import Recording
 from .sweeps import sweep
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory", "sweep"]
+           "SimulationDiverged", "__version__", "cache_directory", "datasets", "exact_posterior",
+           "set_cache_directory", "sweep", "versions"]
 
 apply_environment()

@@ -16,7 +16,7 @@ from .projection import Projection
 from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
 from .stimulus import run_stimuli, sequence_stimuli
-from .validation import as_matrix, positive_number
+from .validation import as_matrix, choice, positive_number, shown
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -206,8 +206,7 @@ class Circuit:
         """
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         learn = self._learning(learn, default="trial")
-        if inference not in INFERENCE:
-            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
+        choice(inference, INFERENCE, "inference")
         if inference != "iterative" and not self.encoders:
             raise ValueError(f"inference={inference!r} needs an encoder: add one with circuit.encoder(...)")
         steps_per_item = self.timing.steps(item_duration, "item_duration")
@@ -223,8 +222,8 @@ class Circuit:
 
     def _learning(self, learn, default: str):
         """``learn`` checked against the one vocabulary of run and run_sequence."""
-        if learn is not None and (isinstance(learn, bool) and learn or learn not in LEARN):
-            raise ValueError(f"learn must be None, 'continuous', 'trial' or False, got {learn!r}")
+        if learn is not None and (not isinstance(learn, (str, bool)) or learn is True or learn not in LEARN):
+            raise ValueError(f"learn must be None, 'continuous', 'trial' or False, got {shown(learn)}")
         if learn and not self.learns:
             raise ValueError(f"learn={learn!r} but nothing learns: pass plastic=True or learn_bias=True to "
                              f"connect(), learn_covariance=True or learn_inhibition=True to a column, or add "
@@ -359,4 +358,4 @@ def _record_every(record, named: dict) -> int:
         return int(record)
     choices = ", ".join(repr(k) for k in named)
     raise ValueError(f"record must be one of {choices} or a positive integer k (every k-th step), "
-                     f"got {record!r}")
+                     f"got {shown(record)}")

@@ -375,9 +375,9 @@ class Column:
     def learn(self, scale: float):
         """One update of the learned Σ or flow from the current state (see :mod:`circuits.learning`)."""
         if self.learn_covariance:
-            update_covariance(self, scale)
+            update_covariance(self, scale, self._graph.timing)
         if self.learn_flow:
-            update_flow(self, scale)
+            update_flow(self, scale, self._graph.timing)
 
     def __repr__(self):
         kind = "sensory" if self.sensory else "latent"

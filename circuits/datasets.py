@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import random_generator
+
 __all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "grey_image",
            "natural_image_patches"]
 
@@ -21,16 +23,12 @@ __all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "
 NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
 
 
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
     """x = W z + b + e with z ~ N(0, I), e ~ N(0, Σ).
 
     Returns (x of shape (n, D), z of shape (n, K)) for W of shape (D, K).
     """
-    rng = _rng(seed)
+    rng = random_generator(seed)
     weights = np.asarray(weights, dtype=float)
     dim, latent = weights.shape
     noise = np.asarray(noise_covariance, dtype=float)
@@ -42,13 +40,13 @@ def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
 
 def correlated_gaussian(n: int, mean, covariance, seed=None) -> np.ndarray:
     """n samples of N(mean, covariance), shape (n, D)."""
-    return _rng(seed).multivariate_normal(np.asarray(mean, float), np.asarray(covariance, float), size=n)
+    return random_generator(seed).multivariate_normal(np.asarray(mean, float), np.asarray(covariance, float), size=n)
 
 
 def bars(n: int, size=8, probability=None, seed=None) -> np.ndarray:
     """Images of size × size with each of the 2·size horizontal and vertical bars on
     independently with ``probability`` (default 1/size); flattened to (n, size²), values 0/1."""
-    rng = _rng(seed)
+    rng = random_generator(seed)
     probability = 1 / size if probability is None else probability
     rows = rng.random((n, size)) < probability
     columns = rng.random((n, size)) < probability
@@ -59,7 +57,7 @@ def bars(n: int, size=8, probability=None, seed=None) -> np.ndarray:
 def oriented_edges(n: int, size=8, blur=0.7, seed=None) -> np.ndarray:
     """Step edges through random points at random orientations, smoothed by a logistic of
     width ``blur`` pixels, values in [-1, 1]; flattened to (n, size²)."""
-    rng = _rng(seed)
+    rng = random_generator(seed)
     coords = np.arange(size) - (size - 1) / 2
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
     angle = rng.uniform(0, 2 * np.pi, n)[:, None, None]
@@ -86,7 +84,7 @@ def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None, remo
 
     Needs scikit-image (``pip install predictive-circuits[images]``).
     """
-    rng = _rng(seed)
+    rng = random_generator(seed)
     greys = [grey_image(name) for name in images]
     patches = np.empty((n, size * size))
     choice = rng.integers(len(greys), size=n)

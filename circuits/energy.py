@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import is_diagonal
+from .validation import as_array, is_diagonal, shown
 
 __all__ = ["current_estimates", "current_free_energy", "current_gains", "free_energy_by_level"]
 
@@ -78,6 +78,24 @@ def current_gains(graph, batch) -> dict[str, np.ndarray]:
 def current_free_energy(graph, batch, estimates: dict | None = None):
     """Total F at the current state, with some columns at the ``estimates`` given; a float, or
     one value per copy (B,) with a batch."""
-    estimates = current_estimates(graph, batch) | dict(estimates or {})
+    estimates = current_estimates(graph, batch) | _given(graph, batch, estimates)
     total = sum(free_energy_by_level(graph.columns.values(), estimates, current_gains(graph, batch)).values())
     return float(total) if batch.size is None else np.asarray(total, dtype=float)
+
+
+def _given(graph, batch, estimates) -> dict[str, np.ndarray]:
+    """``estimates`` checked: {column name: (size,) or, with a batch, (B, size)}."""
+    if estimates is None:
+        return {}
+    if not isinstance(estimates, dict):
+        raise TypeError(f"estimates must be a dict {{column name: values}}, got {shown(estimates)}")
+    checked = {}
+    for name, values in estimates.items():
+        column = graph.lookup(name, "estimates")
+        array = as_array(values, f"estimates[{column.name!r}]")
+        shapes = [(column.size,)] + ([] if batch.size is None else [(batch.size, column.size)])
+        if array.shape not in shapes:
+            raise ValueError(f"estimates[{column.name!r}] must have shape {' or '.join(map(str, shapes))}, "
+                             f"got {array.shape}")
+        checked[column.name] = array
+    return checked

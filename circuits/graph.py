@@ -19,7 +19,8 @@ from .amortization import Encoder
 from .column import FLOWS, Column
 from .generalized import temporal_covariance
 from .projection import BACKENDS, FEEDBACK, Projection
-from .validation import as_covariance, as_matrix, as_time, as_vector, check_name, largest_eigenvalue, positive_number
+from .validation import (as_covariance, as_matrix, as_time, as_vector, check_memory, check_name, choice,
+                         largest_eigenvalue, positive_number, random_generator, shown)
 
 __all__ = ["CircuitGraph", "ColumnRef", "Timing"]
 
@@ -63,15 +64,15 @@ class Timing:
             raise ValueError(f"{parameter} = {duration} must be a positive multiple of dt = {self.dt}")
         return steps
 
-    def check_variance(self, largest: float, parameter: str, fix: str):
+    def check_variance(self, largest: float, parameter: str, fix: str, error: type = ValueError):
         """Euler keeps the error neurons' self-inhibition stable only if dt·λmax(Σ')/τ_ε < 1;
-        raise naming ``parameter`` and ``fix`` otherwise."""
+        raise ``error`` naming ``parameter`` and ``fix`` otherwise."""
         rate = self.error_step * largest
         if not rate < 1:
-            raise ValueError(f"{parameter}: the largest variance {largest:.3g} makes the error neurons' "
-                             f"self-inhibition too fast for dt = {self.dt} and tau_error = {self.tau_error} "
-                             f"(forward Euler needs dt·λmax(Σ)/τ_ε < 1, here {rate:.3g}); {fix}, use dt ≤ "
-                             f"{self.tau_error / (10 * largest)} or a larger tau_error")
+            raise error(f"{parameter}: the largest variance {largest:.3g} makes the error neurons' "
+                        f"self-inhibition too fast for dt = {self.dt} and tau_error = {self.tau_error} "
+                        f"(forward Euler needs dt·λmax(Σ)/τ_ε < 1, here {rate:.3g}); {fix}, or use dt ≤ "
+                        f"{(self.tau_error / (10 * largest)).in_best_unit(3)} or a larger tau_error")
 
 
 class CircuitGraph:
@@ -90,13 +91,11 @@ class CircuitGraph:
     """
 
     def __init__(self, timing: Timing, backend: str = "dense", seed=None):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.timing, self.backend = timing, backend
+        self.timing, self.backend = timing, choice(backend, BACKENDS, "backend")
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
         self.encoders: dict[str, Encoder] = {}
-        self._rng = np.random.default_rng(seed)
+        self._rng = random_generator(seed)
         self._frozen = False
         #: Called when a column's Brian2 groups are asked for before the circuit was built.
         self.on_demand: Callable[[], object] | None = None
@@ -176,15 +175,16 @@ class CircuitGraph:
         sampled signal), with covariance S(s) ⊗ Σ_0 for fluctuations of ``smoothness`` s
         (seconds; see :mod:`circuits.generalized`).
         """
-        if lateral_inhibition not in (None, *FLOWS):
-            raise ValueError(f"lateral_inhibition must be None, 'autoregressive', 'symmetric' or "
-                             f"'surround', got {lateral_inhibition!r}")
+        choice(lateral_inhibition, (None, *FLOWS), "lateral_inhibition")
         if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, float, np.number)) \
                 or not inhibition_radius >= 1:
             raise ValueError(f"inhibition_radius must be a number ≥ 1, got {inhibition_radius!r}")
-        if inhibition_grid is not None and (len(inhibition_grid) != 2 or int(np.prod(inhibition_grid)) != size):
-            raise ValueError(f"inhibition_grid must be (height, width) with height × width = size "
-                             f"= {size}, got {inhibition_grid!r}")
+        if inhibition_grid is not None and not (
+                isinstance(inhibition_grid, (tuple, list)) and len(inhibition_grid) == 2
+                and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in inhibition_grid)
+                and inhibition_grid[0] * inhibition_grid[1] == size):
+            raise ValueError(f"inhibition_grid must be (height, width), two positive integers with height × width "
+                             f"= size = {size}, got {shown(inhibition_grid)}")
         if learn_inhibition and lateral_inhibition is None:
             raise ValueError("learn_inhibition=True needs lateral_inhibition='autoregressive', "
                              "'symmetric' or 'surround'")
@@ -231,10 +231,11 @@ class CircuitGraph:
         self._check_open("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-            raise TypeError(f"size must be a positive integer, got {size!r}")
+            raise TypeError(f"size must be a positive integer, got {shown(size)}")
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
         size = int(size)
+        check_memory(8 * size * size, f"size = {size}: the column's covariance Σ (dense, size² entries)")
         covariance = as_covariance(covariance, size)
         order, smoothness, dynamics = _generalized_options(order, smoothness, dynamics, size,
                                                            learn_covariance or flow, prior_mean)
@@ -324,11 +325,8 @@ class CircuitGraph:
                              f"through other columns); the hierarchy must not contain cycles")
         weights = as_matrix(weights, (lower.state_size, upper.state_size), "weights")
         bias = as_vector(bias, lower.state_size, "bias")
-        backend = self.backend if backend is None else backend
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be None or one of {BACKENDS}, got {backend!r}")
-        if feedback not in FEEDBACK:
-            raise ValueError(f"feedback must be one of {FEEDBACK}, got {feedback!r}")
+        backend = self.backend if backend is None else choice(backend, BACKENDS, "backend")
+        choice(feedback, FEEDBACK, "feedback")
         if feedback == "kolen-pollack" and not plastic:
             raise ValueError("feedback='kolen-pollack' learns B with the transposed rule of W, together "
                              "with W: pass plastic=True (or feedback='random' for fixed random B)")

@@ -11,9 +11,11 @@ saved: a loaded circuit starts at its initial state (time 0, estimates at the pr
 as after :meth:`Circuit.reset`.
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
-before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
-yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+before anything is built — the archive, the format version, every key each description must
+have (``_REQUIRED``), every array it refers to — so a bad file (truncated, bit-flipped, from a
+newer version, missing an entry) raises ``ValueError`` naming what is wrong, never yields a
+half-built or silently different circuit, and nothing is written. Version-1 files (before
+attention and engine options were saved) still load, with default gains.
 """
 from __future__ import annotations
 
@@ -48,11 +50,12 @@ def save(graph, options: dict, path):
                         "min_variance": column.min_variance, "flow": column.flow, "learn_flow": column.learn_flow,
                         "flow_learning_rate": column.flow_learning_rate, "flow_radius": column.flow_radius,
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
-                        "flat_prior": column.flat_prior,
+                        "flat_prior": column.flat_prior, "dynamics": column.dynamics is not None,
+                        "attended": not isinstance(attention, np.ndarray) or bool(np.any(attention != 1)),
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
-        if not isinstance(attention, np.ndarray) or np.any(attention != 1):   # attended (1: no attention)
+        if columns[-1]["attended"]:   # (gain 1 everywhere: no attention)
             arrays[f"{key}/attention"] = np.asarray(attention if isinstance(attention, np.ndarray) else attention.values)
         if column.dynamics is not None:
             arrays[f"{key}/dynamics"] = column.dynamics
@@ -90,6 +93,29 @@ def save(graph, options: dict, path):
 #: Circuit options that are times (stored in seconds).
 _TIMES = ("dt", "tau_estimate", "tau_error", "check_interval")
 
+#: The keys every description must have (what :func:`save` writes, less those that files of
+#: earlier versions lack and that load with a default: a circuit's device; a column's order,
+#: smoothness, flat prior, dynamics and attention flags; the list of encoders).
+_REQUIRED = {
+    "circuit": (*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size"),
+    "column": ("name", "sensory", "size", "learn_covariance", "covariance_learning_rate", "min_variance", "flow",
+               "learn_flow", "flow_learning_rate", "flow_radius", "flow_grid"),
+    "projection": ("upper", "lower", "activation", "backend", "plastic", "learning_rate", "weight_decay",
+                   "learn_bias", "feedback"),
+    "encoder": ("target", "source", "activation", "plastic", "learning_rate", "iterations", "update_gain",
+                "update_learning_rate", "read_duration"),
+}
+
+
+def _complete(description, part: str) -> dict:
+    """``description`` if it is a dict with every required key of ``part``."""
+    if not isinstance(description, dict):
+        raise ValueError(f"a {part} description is {type(description).__name__}, not a JSON object")
+    missing = [key for key in _REQUIRED[part] if key not in description]
+    if missing:
+        raise ValueError(f"a {part} description lacks {missing}")
+    return description
+
 
 def read(path):
     """(options, populate) from a file written by :func:`save`: ``Circuit(**options)`` makes
@@ -103,8 +129,9 @@ def read(path):
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as error:
-        raise ValueError(f"{path}: not a readable predictive-circuits model file ({error})") from None
+    except Exception as error:  # noqa: BLE001 -- a damaged archive fails in many ways (CRC, header syntax, …)
+        raise ValueError(f"{path}: not a readable predictive-circuits model file, damaged or truncated "
+                         f"({type(error).__name__}: {error})") from None
     try:
         metadata = json.loads(str(arrays.pop("metadata")))
     except (KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -119,15 +146,16 @@ def read(path):
         raise ValueError(f"{path}: written in format version {version}, newer than this version of "
                          f"predictive-circuits reads ({FORMAT_VERSION}); upgrade the package")
     try:
-        options = dict(metadata["circuit"])
+        options = dict(_complete(metadata["circuit"], "circuit"))
         for name in _TIMES:
             options[name] = options[name] * second
         options.setdefault("device", "runtime")
         unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device"}
         if unknown:
             raise ValueError(f"unknown circuit options {sorted(unknown)}")
-        columns, projections = list(metadata["columns"]), list(metadata["projections"])
-        encoders = list(metadata.get("encoders", []))
+        columns = [_complete(column, "column") for column in metadata["columns"]]
+        projections = [_complete(projection, "projection") for projection in metadata["projections"]]
+        encoders = [_complete(encoder, "encoder") for encoder in metadata.get("encoders", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
@@ -154,14 +182,16 @@ def _populate(graph, columns, projections, encoders, arrays):
         if column.get("order", 1) > 1:
             options.update(order=column["order"], smoothness=column["smoothness"])
         if not column["sensory"]:
-            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"))
+            has_dynamics = column.get("dynamics", f"{key}/dynamics" in arrays)   # (early version-2 files)
+            options.update(flat_prior=column.get("flat_prior", False),
+                           dynamics=arrays[f"{key}/dynamics"] if has_dynamics else None)
         add = graph.sensory if column["sensory"] else graph.column
         added = add(column["name"], column["size"], **options)
         if column["flow"]:
             added.flow_matrix[:] = arrays[f"{key}/flow_matrix"]
             if added.lateral is not None and column["flow"] != "surround":
                 added.lateral[:] = added.flow_matrix - np.diag(np.diag(added.flow_matrix))
-        if f"{key}/attention" in arrays:
+        if column.get("attended", f"{key}/attention" in arrays):
             gain = arrays[f"{key}/attention"]
             dt = column.get("attention_dt")
             added.attend(gain if dt is None else TimedArray(gain, dt=dt * second))
@@ -171,7 +201,7 @@ def _populate(graph, columns, projections, encoders, arrays):
                       activation=Activation(*p["activation"]), bias=arrays[f"{key}/bias"], backend=p["backend"],
                       plastic=p["plastic"], learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
                       learn_bias=p["learn_bias"], feedback=p["feedback"],
-                      feedback_weights=arrays.get(f"{key}/feedback_weights"))
+                      feedback_weights=None if p["feedback"] == "tied" else arrays[f"{key}/feedback_weights"])
     for e in encoders:
         key = f"encoder/{e['target']}"
         encoder = graph.encoder(e["target"], e["source"], weights=arrays[f"{key}/weights"], bias=arrays[f"{key}/bias"],

@@ -21,6 +21,7 @@ import numpy as np
 
 from .energy import free_energy_by_level
 from .gaussian import laplace_precision, latent_index
+from .validation import choice, random_generator
 
 __all__ = ["COVARIANCES", "posterior_scale", "sample", "elbo"]
 
@@ -31,8 +32,7 @@ COVARIANCES = ("mean-field", "laplace")
 def posterior_scale(graph, estimates: dict, gains: dict, covariance: str = "mean-field") -> np.ndarray:
     """The scale of q over the stacked latent estimates: σ (n,) for "mean-field", the Cholesky
     factor L (n, n) of H⁻¹ for "laplace"; H at ``estimates`` ({name: μ}) with ``gains``."""
-    if covariance not in COVARIANCES:
-        raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
+    choice(covariance, COVARIANCES, "covariance")
     H = laplace_precision(graph, estimates, gains)
     if covariance == "mean-field":
         return 1 / np.sqrt(np.diag(H))
@@ -58,7 +58,7 @@ def sample(graph, estimates: dict, gains: dict, samples: int, seed=None, covaria
     """``samples`` reparameterized draws z = μ + σ ⊙ γ (or μ + L γ) of every latent column
     around ``estimates`` ({name: μ} of every column, with attention ``gains``),
     {name: (samples, size)}."""
-    index, draws, _, _ = _draw(graph, estimates, gains, _count(samples), np.random.default_rng(seed), covariance)
+    index, draws, _, _ = _draw(graph, estimates, gains, _count(samples), random_generator(seed), covariance)
     return {name: draws[:, s] for name, s in index.items()}
 
 
@@ -67,9 +67,8 @@ def elbo(graph, estimates: dict, gains: dict, samples: int = 1000, seed=None, co
     """(ELBO, its standard error) of q around ``estimates`` ({name: μ} of every column, with
     attention ``gains``); the closed form (``method="closed-form"``, linear circuits only) has
     standard error 0."""
-    if method not in ("monte-carlo", "closed-form"):
-        raise ValueError(f"method must be 'monte-carlo' or 'closed-form', got {method!r}")
-    rng = np.random.default_rng(seed)
+    choice(method, ("monte-carlo", "closed-form"), "method")
+    rng = random_generator(seed)
     index, draws, scale, entropy = _draw(graph, estimates, gains, _count(samples), rng, covariance)
     if method == "closed-form":
         nonlinear = [p for p in graph.projections if not p.activation.is_identity]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from circuits import sweep
 from circuits.simulations import SIMULATIONS, attention
+from circuits.simulations.style import save
 
 HERE = Path(__file__).resolve().parent
 STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
@@ -28,18 +29,18 @@ def main(directory=HERE):
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
                  "attention", "whitening", "generalized-tracking", "amortization"):
         module = SIMULATIONS[name]
-        written += save(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
+        written += write(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
     study = sweep("attention", STUDY, seeds=SEEDS)
-    return written + save({"attention_sweep": attention.sweep_figure(study)}, directory)
+    return written + write({"attention_sweep": attention.sweep_figure(study)}, directory)
 
 
-def save(figures, directory):
+def write(figures, directory):
+    """Each figure as PNG and PDF in the shared style's resolution and metadata."""
     written = []
     for stem, figure in figures.items():
         for fmt in ("png", "pdf"):
             path = Path(directory) / f"{stem}.{fmt}"
-            figure.savefig(path, dpi=150, bbox_inches="tight",
-                           metadata={"CreationDate": None} if fmt == "pdf" else None)
+            save(figure, path)
             written.append(path)
     return written
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import inspect
 
+import numpy as np
 from brian2 import Clock, Network, NetworkOperation, TimedArray, second
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.groups.group import CodeRunner
@@ -25,8 +26,9 @@ from ..coupling import build_synapses, dense_couplings
 from ..learning import apply_learning
 from ..recording import Recorder
 from ..sequence import ItemBoundaries
-from ..validation import as_time
-from .base import Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence
+from ..validation import as_time, choice
+from .base import (Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence, own_objects,
+                   quiet_invalid_values)
 
 __all__ = ["RuntimeEngine"]
 
@@ -43,9 +45,7 @@ class RuntimeEngine(Engine):
 
     def __init__(self, graph, batch, divergence_threshold, check_interval, target=None):
         super().__init__(graph, batch, divergence_threshold)
-        if target not in TARGETS:
-            raise ValueError(f"target must be None (Brian2's preference), 'cython' or 'numpy', got {target!r}")
-        self.target = target
+        self.target = choice(target, TARGETS, "target")
         self.check_interval = as_time(check_interval, "check_interval")
         self._check_every = max(1, int(round(float(self.check_interval / graph.timing.dt))))
 
@@ -53,7 +53,7 @@ class RuntimeEngine(Engine):
     def build(self):
         if self.built:
             return
-        graph, batch = self.graph, self.batch
+        graph = self.graph
         if not graph.columns:
             raise ValueError("the circuit has no columns; add them with sensory() and column()")
         if self.target == "numpy":
@@ -64,9 +64,23 @@ class RuntimeEngine(Engine):
         else:
             codeobj_class = None
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
-        groups, objects = {}, []
+        groups, objects, checked = {}, [], []
+        try:
+            self._build(clock, codeobj_class, groups, objects, checked)
+        finally:   # also when building failed half-way: see own_objects
+            own_objects([*groups.values(), *objects], checked)
+        self._network = Network(*objects, name="circuit")
+        self._steps_since_check, self._diverged, self._failure = 0, None, None
+        graph.freeze()
+        self.built = True
+
+    def _build(self, clock, codeobj_class, groups: dict, objects: list, checked: list):
+        """Create every Brian2 object into ``groups`` (by name) and ``objects`` (the Network's);
+        ``checked``: the column groups the divergence check reads."""
+        graph, batch = self.graph, self.batch
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch, codeobj_class)
+            checked += built.values()
             if column.sensory:   # μ_0 has no differential equation: nothing to integrate
                 built["estimate"].state_updater.active = False
             column.bind(built, ColumnState(batch, **_live(built, column.state_variables())))
@@ -100,10 +114,6 @@ class RuntimeEngine(Engine):
         self._couplings = dense_couplings(dense, groups, batch.batched) if dense else None
         self._calls = []
         objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
-        self._network = Network(*objects, name="circuit")
-        self._steps_since_check, self._diverged = 0, None
-        graph.freeze()
-        self.built = True
 
     @property
     def time(self) -> float:
@@ -150,13 +160,17 @@ class RuntimeEngine(Engine):
             scale = float(graph.timing.dt / graph.timing.tau_estimate)
             calls.append(lambda: apply_learning(graph, scale))
         calls.append(self._count_to_check)
-        self._calls, self._diverged = calls, None
+        self._calls, self._diverged, self._failure = calls, None, None
         gc.freeze()  # Brian2 calls gc.collect() at every run; frozen objects are not rescanned
         try:
-            network.run(plan.steps * graph.timing.dt, namespace=namespace, report=plan.report)
+            # a diverging run overflows before it is stopped: it is reported once, as SimulationDiverged
+            with np.errstate(over="ignore", invalid="ignore"), quiet_invalid_values(self.divergence_threshold):
+                network.run(plan.steps * graph.timing.dt, namespace=namespace, report=plan.report)
         finally:
             gc.unfreeze()
         _keep_state_updater_code(network)
+        if self._failure is not None:
+            raise self._failure
         found = self._diverged or find_divergence(graph, self.divergence_threshold)
         if found is not None:
             raise SimulationDiverged(describe_divergence(found, self.divergence_threshold, graph.timing.dt,
@@ -166,8 +180,12 @@ class RuntimeEngine(Engine):
         return (recorder.trace() if recorder else None), (boundaries.trials() if boundaries else None)
 
     def _step(self):
-        for call in self._calls:
-            call()
+        try:
+            for call in self._calls:
+                call()
+        except SimulationDiverged as failure:   # a learning rule refused an unstable update
+            self._failure = failure
+            self._network.stop()
 
     def _count_to_check(self):
         """Every step: look for divergence every ``check_interval`` (counting steps: an

@@ -25,7 +25,7 @@ from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, g
 from ..column import ColumnState
 from ..coupling import build_synapses, synapse_indices
 from ..recording import Trace
-from .base import Engine, RunPlan
+from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 
 __all__ = ["StandaloneEngine"]
 
@@ -118,6 +118,7 @@ class StandaloneEngine(Engine):
     def _compile(self, plan: RunPlan):
         try:
             objects = self._build()
+            own_objects(objects, self._groups.values())
             namespace = {}
             for column in self.graph.sensory_columns:
                 stimulus = plan.stimuli[column.name]
@@ -192,7 +193,8 @@ class StandaloneEngine(Engine):
         for synapses, coupling, indices in self._synapses:
             if indices is not None:   # the current matrix (weights, Σ, flows) of every coupling
                 run_args[synapses.w] = np.tile(coupling.matrix[indices], self.batch.copies)
-        self._device.run(self.directory, with_output=False, run_args=run_args)
+        with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
+            self._device.run(self.directory, with_output=False, run_args=run_args)
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
         start = self._time

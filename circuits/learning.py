@@ -68,7 +68,7 @@ def update_flow(column, scale: float):
     else:
         values, vectors = np.linalg.eigh(B)
         B[:] = (vectors * np.maximum(values, np.sqrt(column.min_variance))) @ vectors.T
-    state.variance[:] = batch.tile(np.diag(B))
+    state.variance[:] = state.tile(np.diag(B))
     column.lateral[:] = B - np.diag(np.diag(B))
     column.covariance[:] = B @ B.T
 

@@ -129,7 +129,7 @@ class Projection:
         if self.learn_bias:
             change = step * batch.mean(lower.error)
             self.bias += change
-            lower.offset += batch.tile(change)
+            lower.offset += lower.tile(change)
 
     def __repr__(self):
         return (f"Projection({self.upper.name} -> {self.lower.name}, W {self._weights.shape}, "

@@ -1,19 +1,20 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 2. The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3. The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
 parameters (learned or not), learning options, attention gains (constant or a TimedArray),
-time constants, dt, backend, engine (``device``, ``target``), batch size and the divergence
-check. The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
+time constants, dt, backend, engine (``device``, ``target``), batch size, the divergence
+check, the neurons (rate, or the spiking populations' parameters) and each column's errors
+(signed or rectified). The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
 saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean),
 as after :meth:`Circuit.reset`.
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
 yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+still load, with default gains, and version-2 files with rate neurons and signed errors.
 """
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from brian2 import TimedArray, second
 
 from populations import Activation
 
+from .spiking import Spiking
+
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
 FORMAT = "predictive-circuits"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _activation(activation: Activation) -> list:
@@ -48,7 +51,7 @@ def save(graph, options: dict, path):
                         "min_variance": column.min_variance, "flow": column.flow, "learn_flow": column.learn_flow,
                         "flow_learning_rate": column.flow_learning_rate, "flow_radius": column.flow_radius,
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
-                        "flat_prior": column.flat_prior,
+                        "flat_prior": column.flat_prior, "errors": column.errors,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
@@ -81,6 +84,8 @@ def save(graph, options: dict, path):
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
+    if isinstance(circuit.get("neurons"), Spiking):
+        circuit["neurons"] = circuit["neurons"].options()
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "circuit": circuit,
                 "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
@@ -123,7 +128,10 @@ def read(path):
         for name in _TIMES:
             options[name] = options[name] * second
         options.setdefault("device", "runtime")
-        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device"}
+        if isinstance(options.get("neurons"), dict):
+            options["neurons"] = Spiking.from_options(options["neurons"])
+        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device",
+                                  "neurons"}
         if unknown:
             raise ValueError(f"unknown circuit options {sorted(unknown)}")
         columns, projections = list(metadata["columns"]), list(metadata["projections"])
@@ -146,7 +154,7 @@ def _populate(graph, columns, projections, encoders, arrays):
         options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
                        learn_covariance=column["learn_covariance"],
                        covariance_learning_rate=column["covariance_learning_rate"],
-                       min_variance=column["min_variance"])
+                       min_variance=column["min_variance"], errors=column.get("errors", "signed"))
         if column["flow"]:
             options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
                            inhibition_learning_rate=column["flow_learning_rate"],

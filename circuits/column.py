@@ -7,7 +7,7 @@ from brian2 import Equations, NeuronGroup, TimedArray
 from populations import error_equations, estimate_equations, interneuron_equations, sensory_equations
 
 from .batch import Batch
-from .coupling import Coupling
+from .coupling import MEMBRANE, Coupling
 from .generalized import shift_operator, temporal_covariance
 from .learning import update_covariance, update_flow
 from .validation import as_timed_array, as_vector, is_diagonal
@@ -37,12 +37,14 @@ class ColumnState:
     estimate : ndarray (B × size,)
         μ of the estimate neurons.
     error_neurons : ndarray (B × error_size,), or (B × 2 error_size,) when paired
-        The error neurons' rates: ε (u for a whitening column), or those of ε+ and ε−.
+        The error neurons' state: ε (u for a whitening column), or the membranes v of ε+ and
+        ε−, whose rates are [v]+ (:meth:`rates`).
     error : ndarray (B × error_size,)
-        The signed ε (read-only property): ``error_neurons``, or ε+ − ε− when paired (a new
-        array then: write ``error_neurons`` to change the state).
+        The signed ε (read-only property): ``error_neurons``, or ε+ − ε− = [v+]+ − [v−]+ when
+        paired (a new array then: write ``error_neurons`` to change the state).
     interneurons : ndarray or None
-        The rates of the interneurons of a covariance-learning column (a, or a+ and a−).
+        The state of the interneurons of a covariance-learning column (a, or the membranes of
+        a+ and a−).
     activity : ndarray (B × error_size,) or None
         The signed a (read-only property, like ``error``).
     offset : ndarray (B × error neurons,) or None
@@ -77,13 +79,18 @@ class ColumnState:
 
     @property
     def error(self) -> np.ndarray:
-        return self.batch.difference(self.error_neurons) if self.paired else self.error_neurons
+        return self.batch.difference(self.rates(self.error_neurons)) if self.paired else self.error_neurons
 
     @property
     def activity(self) -> np.ndarray | None:
         if self.interneurons is None or not self.paired:
             return self.interneurons
-        return self.batch.difference(self.interneurons)
+        return self.batch.difference(self.rates(self.interneurons))
+
+    @staticmethod
+    def rates(membranes: np.ndarray) -> np.ndarray:
+        """The rates [v]+ of paired neurons with membranes v (a new array)."""
+        return np.maximum(membranes, 0.0)
 
     def tile(self, values) -> np.ndarray:
         """Per-unit ``values`` (…, error_size) for every error neuron of every copy (both
@@ -259,7 +266,7 @@ class Column:
         return self.errors == "rectified"
 
     @property
-    def error_neurons(self) -> int:
+    def error_group_size(self) -> int:
         """Error neurons per copy: error_size, or 2 × error_size for ε+/ε− pairs."""
         return self.error_size * (2 if self.rectified else 1)
 
@@ -285,10 +292,10 @@ class Column:
         error_model = self._error_model(spiking)
         groups = {"estimate": NeuronGroup(self.size * batch.copies, estimate_model,
                                           name=self.group_name("estimate"), **options),
-                  "error": NeuronGroup(self.error_neurons * batch.copies, error_model,
+                  "error": NeuronGroup(self.error_group_size * batch.copies, error_model,
                                        name=self.group_name("error"), **options)}
         if self.learn_covariance:
-            groups["interneuron"] = NeuronGroup(self.error_neurons * batch.copies,
+            groups["interneuron"] = NeuronGroup(self.error_group_size * batch.copies,
                                                 interneuron_equations(self.rectified),
                                                 name=self.group_name("interneuron"), **options)
             groups["interneuron"].tau_error = timing.tau_error
@@ -331,9 +338,9 @@ class Column:
     def state_variables(self) -> dict[str, tuple[str, str]]:
         """Which group variable holds each field of :class:`ColumnState`:
         {field: (population, variable)}."""
-        variables = {"estimate": ("estimate", "mu"), "error": ("error", "eps")}
+        variables = {"estimate": ("estimate", "mu"), "error": ("error", MEMBRANE if self.rectified else "eps")}
         if self.learn_covariance:
-            variables["activity"] = ("interneuron", "activity")
+            variables["activity"] = ("interneuron", MEMBRANE if self.rectified else "activity")
         else:
             variables.update(variance=("error", "variance"), gain=("error", "gain"))
         if self.estimate_map is None:
@@ -503,7 +510,7 @@ class Column:
 def _traces(model: str) -> set[str]:
     """The synaptic traces of a spiking unit group's equations: its differential equations
     other than the rate variable itself and the read-out."""
-    return set(Equations(model).diff_eq_names) - {"mu", "eps", "readout"}
+    return set(Equations(model).diff_eq_names) - {"mu", "eps", MEMBRANE, "readout"}
 
 
 def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:

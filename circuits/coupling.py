@@ -30,10 +30,11 @@ circuit every coupling is carried by spikes instead (:mod:`circuits.spiking`, on
 :func:`synapse_layout`).
 
 **Paired populations.** A rectified column's error neurons (and interneurons) are ε+/ε−
-pairs (:mod:`populations.error`, layout :meth:`Batch.pairs`). A coupling is still written for
-the signed quantity it carries, target = M f(e); the builders read a paired source as
-e = ε+ − ε− (synapses from ε+ with weight +M, from ε− with −M) and write a paired target's
-value into both neurons of each pair (whose equations apply the sign).
+pairs (:mod:`populations.error`, layout :meth:`Batch.pairs`), each neuron with a membrane v
+and the rate [v]+. A coupling is still written for the signed quantity it carries,
+target = M f(e); the builders read a paired source as e = ε+ − ε− = [v+]+ − [v−]+ (synapses
+from ε+ with weight +M, from ε− with −M) and write a paired target's value into both neurons
+of each pair (whose equations apply the sign).
 
 With a batch of B copies (:class:`~circuits.batch.Batch`) every group holds B copies of its
 neurons, batch-major: a dense coupling is one matrix–matrix product over the batch,
@@ -48,7 +49,10 @@ from brian2 import NeuronGroup, Synapses
 
 from populations import Activation
 
-__all__ = ["Coupling", "SynapseLayout", "build_synapses", "dense_couplings", "synapse_layout"]
+__all__ = ["Coupling", "MEMBRANE", "SynapseLayout", "build_synapses", "dense_couplings", "synapse_layout"]
+
+#: The state variable of a paired (rectified) neuron: its membrane potential v; it transmits [v]+.
+MEMBRANE = "v"
 
 
 @dataclass
@@ -156,7 +160,8 @@ def dense_couplings(couplings: list[Coupling], groups: dict[str, NeuronGroup], b
     """
     copies_of, products, pairs = [], [], []
     for coupling in couplings:
-        source = groups[coupling.source].variables[coupling.source_variable].get_value()
+        variable = MEMBRANE if coupling.source in paired else coupling.source_variable
+        source = groups[coupling.source].variables[variable].get_value()
         target = groups[coupling.target].variables[coupling.target_variable].get_value()
         rate = coupling.activation.rate_numpy if coupling.activation is not None else None
         if coupling.source in paired or coupling.target in paired:
@@ -190,19 +195,23 @@ def dense_couplings(couplings: list[Coupling], groups: dict[str, NeuronGroup], b
 
 
 def _paired_link(coupling: Coupling, source: np.ndarray, target: np.ndarray, rate, copies: int, paired):
-    """One dense coupling from or to ε+/ε− pairs: (B, n) rows of e = ε+ − ε− (or of the
-    source), times Mᵀ, written into the target (into both halves of a paired target)."""
+    """One dense coupling from or to ε+/ε− pairs: (B, n) rows of e = [v+]+ − [v−]+ (``source``
+    holds the membranes v of a paired source) or of the source, times Mᵀ, written into the
+    target (into both halves of a paired target)."""
     source_paired, target_paired = coupling.source in paired, coupling.target in paired
     if source_paired and rate is not None:
         raise ValueError(f"coupling {coupling.name}: a paired (rectified) source carries no activation")
     halves = source.reshape(copies, 2, -1) if source_paired else None
     rows = np.empty((copies, halves.shape[-1])) if source_paired else source.reshape(copies, -1)
+    negative = np.empty_like(rows) if source_paired else None
     written = target.reshape(copies, 2, -1) if target_paired else target.reshape(copies, 1, -1)
     product = np.empty(written.shape[::2]) if coupling.matrix is not None else None
 
     def link():
         if source_paired:
-            np.subtract(halves[:, 0], halves[:, 1], out=rows)
+            np.maximum(halves[:, 0], 0.0, out=rows)
+            np.maximum(halves[:, 1], 0.0, out=negative)
+            np.subtract(rows, negative, out=rows)
         value = rows if rate is None else rate(rows)
         if product is not None:
             value = np.dot(value, coupling.matrix.T, out=product)

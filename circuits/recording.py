@@ -100,7 +100,7 @@ class Trace:
     @classmethod
     def empty(cls, graph, copies: int) -> "Trace":
         return cls(np.zeros(0), {n: np.zeros((0, c.size * copies)) for n, c in graph.columns.items()},
-                   {n: np.zeros((0, c.error_neurons * copies)) for n, c in graph.columns.items()})
+                   {n: np.zeros((0, c.error_group_size * copies)) for n, c in graph.columns.items()})
 
 
 def recorded_sources(graph) -> list:
@@ -124,14 +124,17 @@ def make_recording(graph, batch, trace: Trace, trials: dict | None = None) -> Re
     def half(values, k):   # the positive (k = 0) or negative (1) neurons of paired values
         return batch.split(batch.pairs(values)[..., k, :].reshape(*values.shape[:-1], -1))
 
+    def rate(membranes, k):   # the rates [v]+ of the positive or negative neurons
+        return np.maximum(half(membranes, k), 0.0)
+
     estimates = {name: batch.split(values) for name, values in trace.estimates.items()}
     errors, positive, negative, rates = {}, {}, {}, {}
     for name, values in trace.errors.items():
         if not graph.columns[name].rectified:
             errors[name] = batch.split(values)
             continue
-        errors[name] = batch.split(batch.difference(values))
-        positive[name], negative[name] = half(values, 0), half(values, 1)
+        positive[name], negative[name] = rate(values, 0), rate(values, 1)
+        errors[name] = positive[name] - negative[name]
     for name, recorded in trace.firing_rates.items():
         rates[name] = {"estimate": batch.split(recorded["estimate"]), "error+": half(recorded["error"], 0),
                        "error-": half(recorded["error"], 1)}

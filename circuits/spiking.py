@@ -55,7 +55,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimen
 
 from populations import THRESHOLD, poisson_equations
 
-from .coupling import Coupling, synapse_layout
+from .coupling import MEMBRANE, Coupling, synapse_layout
 from .validation import as_time
 
 __all__ = ["NEURONS", "Spiking", "SpikingNetwork", "spiking_options"]
@@ -90,8 +90,12 @@ class Spiking:
         κ_μ, Hz per unit of μ (default 20 Hz): the rate is [r0 + κ_μ μ]+.
     error_scale : Brian2 rate
         κ_ε, Hz per unit of ε± (default 40 Hz): the rate is κ_ε ε±.
-    tau_synapse : Brian2 time
-        τ_s, the decay of the synaptic traces (default 5 ms).
+    tau_synapse : Brian2 time or None
+        None (default): instantaneous synapses, each spike a jump of the target's membrane
+        (the trace holds the spikes of the last step, as a rate). A time τ_s ≥ 2 dt: exponential
+        synaptic currents, which low-pass filter every coupling with τ_s (the same fixed
+        point, but extra lag in every loop: with τ_s = 5 ms the default 10 ms / 2 ms circuit
+        oscillates).
     tau_readout : Brian2 time
         τ_r, the filter of the population-rate read-out (default 20 ms).
     """
@@ -100,7 +104,7 @@ class Spiking:
     estimate_baseline: Quantity = field(default_factory=lambda: 40 * Hz)
     estimate_scale: Quantity = field(default_factory=lambda: 20 * Hz)
     error_scale: Quantity = field(default_factory=lambda: 40 * Hz)
-    tau_synapse: Quantity = field(default_factory=lambda: 5 * ms)
+    tau_synapse: Quantity | None = None
     tau_readout: Quantity = field(default_factory=lambda: 20 * ms)
 
     def __post_init__(self):
@@ -110,16 +114,22 @@ class Spiking:
         _rate(self.estimate_baseline, "estimate_baseline", allow_zero=True)
         _rate(self.estimate_scale, "estimate_scale", allow_zero=False)
         _rate(self.error_scale, "error_scale", allow_zero=False)
-        as_time(self.tau_synapse, "tau_synapse")
+        if self.tau_synapse is not None:
+            as_time(self.tau_synapse, "tau_synapse")
         as_time(self.tau_readout, "tau_readout")
 
     def check_timing(self, timing):
         """Forward Euler keeps the traces stable only if dt < τ/2."""
         for label in ("tau_synapse", "tau_readout"):
             tau = getattr(self, label)
-            if not timing.dt < tau / 2:
+            if tau is not None and not timing.dt < tau / 2:
                 raise ValueError(f"Spiking {label} = {tau} is too short for dt = {timing.dt}: forward Euler "
                                  f"needs dt < {label}/2; use a smaller dt or a longer {label}")
+
+    def synaptic_time(self, dt) -> Quantity:
+        """τ_s of the traces: ``tau_synapse``, or dt for instantaneous synapses (forward Euler
+        with τ_s = dt empties the trace at every step: it then holds the last step's spikes)."""
+        return dt if self.tau_synapse is None else self.tau_synapse
 
     def refuse(self, column: str, **features):
         """Raise naming the first of ``features`` (name: used?) that a spiking circuit cannot
@@ -150,25 +160,26 @@ class Spiking:
     def population(self, units: NeuronGroup, population: str, name: str, clock, codeobj_class=None) -> NeuronGroup:
         """The Poisson population of N neurons per unit of ``units`` (unit-major), firing at
         [r0 + κ · value]+ where value is the unit's μ (``population="estimate"``) or ε±."""
-        variable = "mu" if population == "estimate" else "eps"
+        variable = "mu" if population == "estimate" else MEMBRANE
         neurons = NeuronGroup(units.N * self.population_size, poisson_equations(), threshold=THRESHOLD,
                               name=name, clock=clock, codeobj_class=codeobj_class)
         neurons.value = linked_var(units, variable, index=np.repeat(np.arange(units.N), self.population_size))
         baseline, scale = self.code(population)
         neurons.baseline, neurons.scale = baseline * Hz, scale * Hz
-        units.tau_synapse, units.tau_readout = self.tau_synapse, self.tau_readout
+        units.tau_synapse, units.tau_readout = self.synaptic_time(clock.dt), self.tau_readout
         return neurons
 
     def options(self) -> dict:
         """The parameters as plain numbers (Hz, seconds), for saving."""
         return {"population_size": int(self.population_size),
-                **{name: float(getattr(self, name)) for name in _RATES + _TIMES}}
+                **{name: None if getattr(self, name) is None else float(getattr(self, name)) for name in _RATES + _TIMES}}
 
     @classmethod
     def from_options(cls, options: dict) -> "Spiking":
         """The inverse of :meth:`options`."""
         return cls(population_size=int(options["population_size"]),
-                   **{name: options[name] * Hz for name in _RATES}, **{name: options[name] * second for name in _TIMES})
+                   **{name: options[name] * Hz for name in _RATES},
+                   **{name: None if options[name] is None else options[name] * second for name in _TIMES})
 
 
 _RATES = ("estimate_baseline", "estimate_scale", "error_scale")
@@ -243,7 +254,7 @@ class SpikingNetwork:
     def parameters(self) -> dict:
         """{Brian2 variable: values}: every spiking synapse's weight M_ij / (N κ τ_s) for the
         current matrices, and every tonic input (r0/κ) M 1 that cancels a baseline rate."""
-        size, tau = self.spiking.population_size, float(self.spiking.tau_synapse)
+        size, tau = self.spiking.population_size, float(self.spiking.synaptic_time(self.graph.timing.dt))
         values = {}
         for synapses, coupling, layout, population, target, baseline in self.links:
             weights = layout.weights(coupling.matrix)

@@ -11,42 +11,48 @@ the column's error neurons: its diagonal is the self-inhibition ``variance * eps
 the equations; its off-diagonal part arrives through lateral synapses as ``lateral``.
 
 **Rectified errors** (``errors="rectified"``; Keller & Mrsic-Flogel 2018: positive and
-negative prediction errors in separate layer-2/3 populations). Each signed error neuron is
-replaced by a pair of neurons with non-negative rates, ε+_i and ε−_i, and the column carries
-e = ε+ − ε−. Writing d = μ − g − Σ' e for the signed neuron's drive, each neuron of a pair is
-a threshold-linear unit (τ dr/dt = −r + [input]+, Dayan & Abbott §7.2)::
+negative prediction errors in separate layer-2/3 populations; Rao & Ballard's on/off
+channels). Each signed error neuron is replaced by a pair of neurons ε+_i, ε−_i. Each neuron
+has its own membrane potential v, a leaky integrator of its synaptic input, and fires at the
+threshold-linear rate [v]+ ≥ 0 (a V-based rate model, Miller & Fumarola 2012). Writing
+e = ε+ − ε− for the signed error the pair carries and d = μ − g − Σ' e for the drive of the
+signed neuron::
 
-    τ_ε dε+/dt = −ε+ + [ e + d ]+  = −ε+ + [  μ − g + (I − Σ')(ε+ − ε−) ]+
-    τ_ε dε−/dt = −ε− + [−(e + d)]+ = −ε− + [−(μ − g) − (I − Σ')(ε+ − ε−)]+
+    τ_ε dv+/dt = −v+ + (e + d) = −v+ + μ − g + (I − Σ') (ε+ − ε−),     ε+ = [v+]+
+    τ_ε dv−/dt = −v− − (e + d) = −v− − (μ − g) − (I − Σ') (ε+ − ε−),   ε− = [v−]+
 
-so ε+ is excited by μ and inhibited by the prediction g, ε− the other way round, and the
-recurrent and lateral synapses (I − Σ') act on the difference with opposite signs onto the
-two. Because [u]+ − [−u]+ = u for every u, the difference obeys exactly the signed equation,
+ε+ is excited by μ and inhibited by the prediction g, ε− the other way round; the recurrent
+and lateral synapses (I − Σ') read the difference of the pair's rates and reach the two
+with opposite signs. Both membranes start at 0 and receive the same input with opposite
+signs, so v− = −v+ at every instant (a perturbation of v+ + v− decays with τ_ε), hence
+e = [v+]+ − [−v+]+ = v+ and
 
-    τ_ε de/dt = (e + d) − e = μ − g − Σ' e,
+    τ_ε de/dt = −e + (e + d) = μ − g − Σ' e:
 
-at every instant — also step by step under forward Euler — so e(t) is the signed circuit's
-ε(t), its fixed point is e* = Σ'⁻¹(μ − g), and there ε+ = [e*]+ and ε− = [−e*]+ (one of the
-two is silent); the common mode ε+ + ε− relaxes to |e + d|. Naive rectifications fail:
-τ_ε dε±/dt = [±d]+ can only grow (the common mode never decays), and threshold-linear units
-on the drive alone, τ_ε dε±/dt = −ε± + [±d]+, settle at e = d, i.e. e = (I + Σ')⁻¹(μ − g),
-not Σ'⁻¹(μ − g). Feeding the pair's own difference e back into both (the I in I − Σ') is
-what makes the difference an exact integrator of d.
-The rates stay non-negative: an Euler step is the convex combination
-ε ← (1 − dt/τ_ε) ε + (dt/τ_ε)[u]+ with dt < τ_ε. Both neurons of a pair live in one Brian2
-group of 2n neurons per copy, ε+ first: neuron i has ``polarity`` +1, neuron n + i ``polarity`` −1.
+the difference obeys the signed equation exactly — also step by step under forward Euler,
+where negation is exact — so e(t) is the signed circuit's ε(t), its fixed point is
+e* = Σ'⁻¹(μ − g), and there ε+ = [e*]+, ε− = [−e*]+: at every instant one of the two is
+silent. Naive rectifications fail: rectifying the signed neuron's update,
+τ_ε dε±/dt = [±d]+, can only grow; threshold-linear units on the drive alone,
+τ_ε dv±/dt = −v± ± d, settle at e = d, i.e. e = (I + Σ')⁻¹(μ − g), not Σ'⁻¹(μ − g). Feeding
+the pair's own difference back into both (the I in I − Σ') is what turns the leaky pair into
+an exact integrator of d. Rectifying the membrane rather than the input (τ_ε dε±/dt =
+−ε± + [±(e + d)]+ has the same fixed point) lets spikes enter the membrane directly in a
+spiking column, with no extra synaptic filter in the loops (see :mod:`circuits.spiking`).
+Both neurons of a pair live in one Brian2 group of 2n neurons per copy, ε+ first: neuron i
+has ``polarity`` +1, neuron n + i ``polarity`` −1.
 
 Variables of the NeuronGroup:
 
 ``eps``
     ε, the prediction error (state variable, integrated by Brian2); with rectified errors the
-    non-negative rate of an ε+ or ε− neuron.
+    rate [v]+ ≥ 0 of an ε+ or ε− neuron (subexpression).
+``v``
+    The membrane potential of a rectified error neuron (state variable; rectified only).
 ``polarity``
     +1 for ε+, −1 for ε− (rectified errors only).
 ``pair``
     e = ε+ − ε− of the neuron's pair, one-to-one from both (rectified errors only).
-``drive``
-    [±(e + μ − g − Σ' e)]+, the rectified input of a rectified error neuron (subexpression).
 ``estimate``
     μ_ℓ of the column's own estimate neuron, delivered by a one-to-one synapse.
 ``prediction_<p>``
@@ -122,9 +128,9 @@ def error_equations(upper: list[str], inhibition: str, rectified: bool = False, 
         "interneuron": input_equations("inhibition", "Sigma eps relayed by the interneurons (one-to-one)", spiking),
     }[inhibition]
     if rectified:
-        dynamics = ("deps/dt = (drive - eps) / tau_error : 1  # eps >= 0: an eps+ (polarity +1) or eps- (polarity -1) rate\n"
-                    "drive = clip(polarity * (pair + estimate - prediction - inhibition), 0, inf) : 1"
-                    "  # [+-(e + mu - g - Sigma' e)]+\n"
+        dynamics = ("dv/dt = (polarity * (pair + estimate - prediction - inhibition) - v) / tau_error : 1"
+                    "  # membrane of an eps+ (polarity +1) or eps- (-1) neuron\n"
+                    "eps = clip(v, 0, inf) : 1  # its rate [v]+ >= 0\n"
                     "polarity : 1 (constant)  # +1: eps+, -1: eps-\n"
                     + input_equations("pair", "e = eps+ - eps- of this neuron's pair", spiking))
     else:

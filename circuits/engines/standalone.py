@@ -138,9 +138,10 @@ class StandaloneEngine(Engine):
                 objects.append(column.estimate.run_regularly(f"mu = stimulus_{column.name}(t, i)", when="start",
                                                              order=-1, name=f"{column.name}_clamp"))
             if plan.record_every:
-                recorded = [("estimate", "mu"), ("error", "eps")]
-                recorded += [("estimate", "readout"), ("error", "readout")] if self.graph.spiking else []
                 for column in self.graph.columns.values():
+                    fields = column.state_variables()
+                    recorded = [fields["estimate"], fields["error"]]
+                    recorded += [fields["estimate_rate"], fields["error_rate"]] if self.graph.spiking else []
                     for population, variable in recorded:
                         group = getattr(column, population)
                         monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * self.graph.timing.dt,
@@ -213,14 +214,16 @@ class StandaloneEngine(Engine):
         self.check_divergence("at the end of the standalone run")
         if not plan.record_every:
             return None, None
+
         def recorded(name, population, variable):
             return getattr(self._monitors[(name, population, variable)], variable).T.copy()
 
         t = np.asarray(self._monitors[(next(iter(graph.columns)), "estimate", "mu")].t_) + start
         rates = {name: {population: np.asarray(recorded(name, population, "readout")) for population in
                         ("estimate", "error")} for name in graph.columns} if graph.spiking else {}
-        return Trace(t, {name: recorded(name, "estimate", "mu") for name in graph.columns},
-                     {name: recorded(name, "error", "eps") for name in graph.columns}, firing_rates=rates), None
+        return Trace(t, {name: recorded(name, *c.state_variables()["estimate"]) for name, c in graph.columns.items()},
+                     {name: recorded(name, *c.state_variables()["error"]) for name, c in graph.columns.items()},
+                     firing_rates=rates), None
 
     def reset(self):
         if self.built:

@@ -14,6 +14,8 @@ Public surface::
     exact_posterior    closed-form posterior of a linear Gaussian circuit
     datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
     Encoder            amortized inference: proposal and learned-update neurons of a latent column
+    Spiking            Circuit(neurons=Spiking(...)): Poisson populations of N neurons per unit
+                       (circuits.spiking), the same circuit as spikes
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
 
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
@@ -29,8 +31,9 @@ from .graph import CircuitGraph
 from .column import Column, ColumnState
 from .projection import Projection
 from .recording import Recording
+from .spiking import Spiking
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
+           "SimulationDiverged", "Spiking", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
 
 apply_environment()

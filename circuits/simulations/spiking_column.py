@@ -31,8 +31,9 @@ DEFAULT_DURATION = 1000 * ms
 SIZES = (4, 2, 1)
 POPULATION_SIZES = (16, 64, 256, 1024)
 TRIALS = 8
-SETTLE = 200 * ms
+SETTLE = 200 * ms         # averages start here (10 τ_readout: the read-out starts at 0 Hz)
 RASTER_SIZE = 64          # N of the raster figure
+DT = 0.2 * ms             # spike probability per step ≤ 200 Hz · dt = 0.04; τ_error / dt = 10
 LATENT = ("z1", "z2")
 
 
@@ -54,7 +55,7 @@ def model(seed: int) -> dict:
     return parts
 
 
-def build(parts: dict, neurons="rate", seed=None, trials=None, dt=0.1 * ms) -> Circuit:
+def build(parts: dict, neurons="rate", seed=None, trials=None, dt=DT) -> Circuit:
     """The hierarchy with rate neurons (rectified errors) or spiking ones (``neurons``)."""
     circuit = Circuit(dt=dt, neurons=neurons, seed=seed, batch_size=trials)
     covariances, weights = parts["covariances"], parts["weights"]
@@ -67,7 +68,7 @@ def build(parts: dict, neurons="rate", seed=None, trials=None, dt=0.1 * ms) -> C
 
 
 def spiking_run(parts: dict, population_size: int, duration, seed: int, trials: int = TRIALS, raster=False,
-                dt=0.1 * ms) -> dict:
+                dt=DT) -> dict:
     """One spiking circuit of ``trials`` trials: its recording, time-averaged decoded estimates
     (trials, units), errors against the exact posterior, rates, wall time, and (``raster``)
     the spikes of trial 0's z1 populations."""
@@ -108,7 +109,7 @@ def spiking_run(parts: dict, population_size: int, duration, seed: int, trials: 
 
 
 def simulate(duration=DEFAULT_DURATION, seed=0, population_sizes=POPULATION_SIZES, trials=TRIALS,
-             dt=0.1 * ms) -> Outcome:
+             dt=DT) -> Outcome:
     """Run the rate circuit and the spiking one for every N; ``seed`` draws the model and seeds
     the spikes."""
     if not duration > SETTLE:

@@ -10,7 +10,9 @@
 - attention as precision, shifting between two cues: ``pcsim run attention``;
 - Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
 - tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
-- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``.
+- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``;
+- spiking columns: rasters over the rate trajectories, and the error of the time-averaged
+  spiking estimates vs N: ``pcsim run spiking-column``.
 """
 from pathlib import Path
 
@@ -22,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 def main(directory=HERE):
     written = []
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening", "generalized-tracking", "amortization"):
+                 "attention", "whitening", "generalized-tracking", "amortization", "spiking-column"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

@@ -55,9 +55,10 @@ def model(seed: int) -> dict:
     return parts
 
 
-def build(parts: dict, neurons="rate", seed=None, trials=None, dt=DT) -> Circuit:
-    """The hierarchy with rate neurons (rectified errors) or spiking ones (``neurons``)."""
-    circuit = Circuit(dt=dt, neurons=neurons, seed=seed, batch_size=trials)
+def build(parts: dict, neurons="rate", seed=None, trials=None, dt=DT, **options) -> Circuit:
+    """The hierarchy with rate neurons (rectified errors) or spiking ones (``neurons``);
+    ``options`` go to :class:`Circuit` (e.g. ``device``)."""
+    circuit = Circuit(dt=dt, neurons=neurons, seed=seed, batch_size=trials, **options)
     covariances, weights = parts["covariances"], parts["weights"]
     circuit.sensory("x", SIZES[0], covariance=covariances[0], errors="rectified")
     circuit.column("z1", SIZES[1], covariance=covariances[1], errors="rectified")

@@ -51,29 +51,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import Hz, NeuronGroup, Quantity, Synapses, linked_var, ms, second, seed
-from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
 
 from populations import THRESHOLD, poisson_equations
 
 from .coupling import MEMBRANE, Coupling, synapse_layout
-from .validation import as_time
+from .validation import as_rate, as_time
 
 __all__ = ["NEURONS", "Spiking", "SpikingNetwork", "spiking_options"]
 
 #: ``Circuit(neurons=...)`` names.
 NEURONS = ("rate", "spiking")
-
-
-def _rate(value, parameter: str, allow_zero: bool) -> Quantity:
-    if not isinstance(value, Quantity):
-        raise TypeError(f"{parameter} must be a Brian2 rate such as 20*Hz, got {value!r}")
-    try:
-        fail_for_dimension_mismatch(value, Hz)
-    except DimensionMismatchError:
-        raise TypeError(f"{parameter} must have units of Hz (e.g. 20*Hz), got {value!r}") from None
-    if value.size != 1 or not np.isfinite(float(value)) or float(value) < 0 or (float(value) == 0 and not allow_zero):
-        raise ValueError(f"{parameter} must be a single finite rate {'≥' if allow_zero else '>'} 0 Hz, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -111,9 +98,9 @@ class Spiking:
         size = self.population_size
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"population_size must be a positive integer (N neurons per unit), got {size!r}")
-        _rate(self.estimate_baseline, "estimate_baseline", allow_zero=True)
-        _rate(self.estimate_scale, "estimate_scale", allow_zero=False)
-        _rate(self.error_scale, "error_scale", allow_zero=False)
+        as_rate(self.estimate_baseline, "estimate_baseline", allow_zero=True)
+        as_rate(self.estimate_scale, "estimate_scale")
+        as_rate(self.error_scale, "error_scale")
         if self.tau_synapse is not None:
             as_time(self.tau_synapse, "tau_synapse")
         as_time(self.tau_readout, "tau_readout")

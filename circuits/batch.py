@@ -64,7 +64,7 @@ class Batch:
         """The signed values (…, B × n) carried by a paired population (…, B × 2n): positive
         minus negative neurons (a new array)."""
         halves = self.pairs(values)
-        return (halves[..., 0, :] - halves[..., 1, :]).reshape(*values.shape[:-1], -1)
+        return (halves[..., 0, :] - halves[..., 1, :]).reshape(*values.shape[:-1], values.shape[-1] // 2)
 
     def outer(self, post: np.ndarray, pre: np.ndarray) -> np.ndarray:
         """(1/B) Σ_b post_b pre_bᵀ of batch-major arrays (``np.outer`` for one copy)."""

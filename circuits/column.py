@@ -103,7 +103,7 @@ class ColumnState:
         the value of the positive neuron of each pair (a new array when paired)."""
         if not self.paired:
             return values
-        return self.batch.pairs(values)[..., 0, :].reshape(*values.shape[:-1], -1)
+        return self.batch.pairs(values)[..., 0, :].reshape(*values.shape[:-1], values.shape[-1] // 2)
 
 
 class Column:

@@ -122,7 +122,7 @@ def make_recording(graph, batch, trace: Trace, trials: dict | None = None) -> Re
     and the recorded ones where they changed during the run."""
 
     def half(values, k):   # the positive (k = 0) or negative (1) neurons of paired values
-        return batch.split(batch.pairs(values)[..., k, :].reshape(*values.shape[:-1], -1))
+        return batch.split(batch.pairs(values)[..., k, :].reshape(*values.shape[:-1], values.shape[-1] // 2))
 
     def rate(membranes, k):   # the rates [v]+ of the positive or negative neurons
         return np.maximum(half(membranes, k), 0.0)

@@ -9,24 +9,29 @@ maps onto a non-negative firing rate:
 =====================  ==========================  ==========================================
 rate unit              population                  firing rate of each neuron
 =====================  ==========================  ==========================================
-estimate μ_i (signed)  N Poisson neurons           r0 + κ_μ μ_i   (baseline r0, default 40 Hz;
+estimate μ_i (signed)  N Poisson neurons           [r0 + κ_μ μ_i]+   (baseline r0 = 40 Hz,
                                                    κ_μ = 20 Hz: μ ∈ [−2, 8] ↦ 0–200 Hz)
-error ε+_i, ε−_i ≥ 0   N Poisson neurons each      κ_ε ε±_i       (κ_ε = 40 Hz)
-sensory x_i (clamped)  N Poisson neurons           r0 + κ_μ x_i
+error ε+_i, ε−_i ≥ 0   N Poisson neurons each      κ_ε [v±_i]+       (κ_ε = 40 Hz; v±: membranes)
+sensory x_i (clamped)  N Poisson neurons           [r0 + κ_μ x_i]+
 =====================  ==========================  ==========================================
 
-Every coupling target = M y of the rate circuit (:mod:`circuits.coupling`: top-down W μ,
-bottom-up Wᵀ e, the column's μ → ε and e → μ links, the lateral Σ' − diag Σ', and the pair's
-e = ε+ − ε−) is carried by spikes: a neuron of presynaptic unit j adds M_ij / (N κ τ_s) to a
-synaptic trace X_i of the target unit (from ε− with the opposite sign), which decays with
-τ_s. The trace's mean is then M (y + r0/κ), and a tonic input (r0/κ) M 1 cancels the
-baseline, so the **mean field of the spiking circuit is the rate circuit** with every
-coupling low-pass filtered by τ_s (default 5 ms): the same fixed point. The estimates'
-dynamics are linear in the traces and the pairs' difference is too (the rectification acts on
-the common mode only, see :mod:`populations.error`), so for a linear circuit the expected
-spiking trajectory equals the filtered rate circuit's, and the time-averaged estimates are
-unbiased, with a variance ∝ 1/N (a read-out error ∝ 1/√N) as long as no estimate rate is
-clipped at 0.
+A neuron spikes in a step with probability rate · dt. Every coupling target = M y of the rate
+circuit (:mod:`circuits.coupling`: top-down W μ, bottom-up Wᵀ e, the column's μ → ε and e → μ
+links, the lateral Σ' − diag Σ', and the pair's e = ε+ − ε−) is carried by spikes: a spike of
+a neuron of presynaptic unit j adds M_ij / (N κ τ_s) to the target unit's input trace X_i
+(from ε− with the opposite sign). By default the synapses are instantaneous, τ_s = dt: the
+trace holds the spikes of the last step as a rate, and the target's membrane (v± of an error
+neuron, μ of an estimate) integrates them — each spike is a jump of the membrane. The trace's
+mean is M (y + r0/κ); a tonic input (r0/κ) M 1 cancels the estimates' baseline, so the
+**mean field of the spiking circuit is the rate circuit**: the same equations and fixed point,
+with no filter added to its loops. The estimates' dynamics are linear in the spike trains, and
+so is the pairs' difference (v− = −v+ holds spike by spike: both neurons of a pair receive the
+same spikes with opposite signs, and the rectification acts on the common mode only), so for
+a linear circuit the expected trajectory is the rate circuit's, and time-averaged estimates are
+unbiased, with a variance ∝ 1/N (an error ∝ 1/√N) as long as no estimate rate is clipped at 0.
+``Spiking(tau_synapse=τ)`` makes the synapses exponential currents that decay with τ instead:
+the same fixed point, but τ of extra lag in every loop (with τ = 5 ms the default 10 ms / 2 ms
+circuit oscillates).
 
 Each unit's N neurons receive the same input (all-to-all connections between populations),
 so their drive is stored once per unit (a Brian2 linked variable), and a spike of any of the N

@@ -8,11 +8,11 @@ drive variable (stored once, in the *unit* group whose equations are those of
 :mod:`populations.estimate` / :mod:`populations.error`) and fire N conditionally independent
 spike trains at the rate it sets:
 
-    rate = [r0 + κ · value]+      (Hz; value = μ, ε+ or ε−)
+    rate = [r0 + κ · value]+      (Hz; value = μ, or the membrane v± of an error neuron)
 
 with a baseline r0 and a scale κ (Hz per unit of the rate variable): estimates μ, which are
 signed, get a baseline (r0 = 40 Hz, κ = 20 Hz by default: μ ∈ [−2, 8] maps to 0–200 Hz);
-rectified errors ε± ≥ 0 need none (r0 = 0). Each neuron spikes in a step with probability
+rectified errors ε± = [v±]+ need none (r0 = 0, rate κ [v±]+). Each neuron spikes in a step with probability
 rate · dt (a Bernoulli process, Poisson in the limit dt → 0; its mean rate is exactly rate).
 
 **Synaptic inputs.** An input X = M y of the rate circuit (a coupling, see
@@ -22,7 +22,10 @@ rate · dt (a Bernoulli process, Poisson in the limit dt → 0; its mean rate is
 
 Its mean is M (y + r0/κ) − X_baseline, so X_baseline = (r0/κ) M 1 (a tonic input that cancels
 the presynaptic baseline; zero from error populations) makes it M y: the mean field of the
-spiking circuit is the rate circuit, with every coupling low-pass filtered by τ_s.
+spiking circuit is the rate circuit. With τ_s = dt (instantaneous synapses, the default)
+forward Euler empties the trace at every step, X then holds the last step's spikes as a rate,
+and the membrane that reads X integrates each spike as a jump; a longer τ_s low-pass filters
+every coupling.
 
 **Read-out.** The population rate filtered with τ_r (Hz)::
 
@@ -31,7 +34,7 @@ spiking circuit is the rate circuit, with every coupling low-pass filtered by τ
 Variables of a Poisson population NeuronGroup (:func:`poisson_equations`):
 
 ``value``
-    The unit's rate variable (μ or ε±), a Brian2 linked variable (one unit per N neurons).
+    The unit's μ or membrane v±, a Brian2 linked variable (one unit per N neurons).
 ``rate``
     [baseline + scale · value]+, the firing rate (Hz).
 ``baseline``, ``scale``

@@ -196,3 +196,20 @@ def test_bad_errors_option():
     c = Circuit()
     with pytest.raises(ValueError, match="errors must be one of"):
         c.column("z", 2, errors="positive")
+
+
+def test_encoders_read_rectified_errors():
+    """An encoder with a learned update reads the errors of rectified columns (e = ε+ − ε−):
+    hybrid inference over 20 items equals the signed circuit's (settled estimates and
+    amortization gaps to 1e-12); the sequence records only item ends (an empty trace)."""
+    def encoded(errors):
+        c = Circuit()
+        c.sensory("x", 3, covariance=0.5, errors=errors)
+        c.column("z", 2, errors=errors)
+        c.connect("z", "x", [[1.0, 0.2], [0.3, -0.5], [0.0, 1.0]])
+        c.encoder("z", learning_rate=0.05, iterations=1)
+        return c.run_sequence(np.random.default_rng(0).normal(size=(20, 3)), 60 * ms, inference="hybrid")
+    signed, rectified = encoded("signed"), encoded("rectified")
+    np.testing.assert_allclose(rectified.trial_end["z"], signed.trial_end["z"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rectified.amortization_gap, signed.amortization_gap, rtol=0, atol=1e-12)
+    assert rectified.error_positive["x"].shape == (0, 3)

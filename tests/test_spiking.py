@@ -192,3 +192,16 @@ def test_spiking_column_in_the_standalone_engine(tmp_path):
     c.reset()
     c.set_weights("z", "x", [[0.5, 0.0], [1.0, 0.5], [0.0, -1.0]])
     assert relative_error(c.run(400 * ms, stimulus=x, record=10)) <= 0.08
+
+
+def test_spiking_circuits_are_saved_and_loaded(tmp_path):
+    """save → load keeps the spiking populations' parameters; with the same seed the loaded
+    circuit draws the same spikes."""
+    spiking = Spiking(population_size=12, estimate_baseline=35 * Hz, tau_synapse=1 * ms)
+    c = small(spiking, seed=4)
+    first = c.run(10 * ms, stimulus=[1.0, 0.0, -1.0])
+    c.save(tmp_path / "spiking.npz")
+    loaded = Circuit.load(tmp_path / "spiking.npz")
+    assert loaded.graph.spiking == spiking and loaded.columns["x"].errors == "rectified"
+    again = loaded.run(10 * ms, stimulus=[1.0, 0.0, -1.0])
+    np.testing.assert_array_equal(again.firing_rate["z"]["estimate"], first.firing_rate["z"]["estimate"])

@@ -87,28 +87,39 @@ class RuntimeEngine(Engine):
             name=f"{column.name}_attention", codeobj_class=codeobj_class)
             for column in graph.columns.values() if column.state.gain is not None}
         objects += [*self._clamps.values(), *self._attention_clamps.values()]
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
-        internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
-        self._spikes = SpikingNetwork(graph, groups, clock, batch, codeobj_class) if graph.spiking else None
-        dense = internal if graph.backend == "dense" and not self._spikes else []
-        if self._spikes:   # every coupling is carried by spikes
+        self._spikes, self._couplings = None, None
+        if graph.spiking:   # every coupling is carried by spikes
+            self._spikes = SpikingNetwork(graph, groups, clock, batch, codeobj_class)
             objects += self._spikes.objects
-        elif graph.backend != "dense":
-            objects += [build_synapses(c, groups, clock, batch.copies, codeobj_class, paired=paired) for c in internal]
-        for projection in graph.projections if not self._spikes else ():
-            if projection.backend == "dense":
-                dense += projection.couplings()
-            else:
-                projection.synapses = [build_synapses(c, groups, clock, batch.copies, codeobj_class, paired=paired)
-                                       for c in projection.couplings()]
-                objects += projection.synapses
-        self._couplings = dense_couplings(dense, groups, batch.batched, batch.copies, paired) if dense else None
+        else:
+            objects += self._build_couplings(groups, codeobj_class)
         self._calls = []
         objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
         self._network = Network(*objects, name="circuit")
         self._steps_since_check, self._diverged = 0, None
         graph.freeze()
         self.built = True
+
+    def _build_couplings(self, groups: dict, codeobj_class) -> list:
+        """The rate circuit's couplings: dense ones in the per-step network operation, the
+        others as Synapses (returned)."""
+        graph, batch, objects = self.graph, self.batch, []
+        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+        internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
+        dense = internal if graph.backend == "dense" else []
+        if graph.backend != "dense":
+            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=paired)
+                        for c in internal]
+        for projection in graph.projections:
+            if projection.backend == "dense":
+                dense += projection.couplings()
+            else:
+                projection.synapses = [build_synapses(c, groups, self._clock, batch.copies, codeobj_class,
+                                                      paired=paired) for c in projection.couplings()]
+                objects += projection.synapses
+        if dense:
+            self._couplings = dense_couplings(dense, groups, batch.batched, batch.copies, paired)
+        return objects
 
     @property
     def time(self) -> float:

@@ -10,7 +10,10 @@ Standalone programs cannot call back into Python, so Brian2 skips ``network_oper
 — silently. Nothing here is one: every coupling is a Brian2 ``Synapses`` object with a
 ``(summed)`` variable (built by the same :func:`~circuits.coupling.build_synapses` as the
 runtime engine's synapses backend), the recording is Brian2 ``StateMonitor``s, and divergence
-is checked on the results when the program ends. What needs Python during a run is refused
+is checked on the results when the program ends. A spiking circuit (:mod:`circuits.spiking`)
+runs here too — its synapses carry spikes, its read-outs are recorded with the states, and its
+weights and tonic inputs are passed as ``run_args`` like the rate couplings'. What needs
+Python during a run is refused
 with an error naming it: learning, encoders, sequences (``run_sequence``), attention that
 changes during a run. Brian2 keeps one standalone project per process: building a second
 standalone circuit ends the first one's runs.
@@ -105,21 +108,22 @@ class StandaloneEngine(Engine):
         self._groups = groups
         for (name, variable), values in self._parameters.items():   # the program's own initial values
             setattr(groups[name], variable, values)
-        if graph.spiking:   # every coupling is carried by spikes
+        if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
             self._spikes = SpikingNetwork(graph, groups, clock, batch)
             objects += self._spikes.objects
             if graph.seed is not None:
                 seed(graph.seed)
-        couplings = [c for column in graph.columns.values() for c in column.couplings()]
-        couplings += [c for p in graph.projections for c in p.couplings()]
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
-        for coupling in couplings if not graph.spiking else ():
-            # every pair of a weight matrix gets a synapse, so that new weights fit the program
-            synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True, paired=paired)
-            layout = synapse_layout(coupling, groups[coupling.source].N, groups[coupling.target].N, batch.copies,
-                                    coupling.source in paired, coupling.target in paired, all_pairs=True)
-            self._synapses.append((synapses, coupling, layout))
-            objects.append(synapses)
+        else:
+            couplings = [c for column in graph.columns.values() for c in column.couplings()]
+            couplings += [c for p in graph.projections for c in p.couplings()]
+            paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+            for coupling in couplings:
+                # every pair of a weight matrix gets a synapse, so that new weights fit the program
+                synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True, paired=paired)
+                layout = synapse_layout(coupling, groups[coupling.source].N, groups[coupling.target].N, batch.copies,
+                                        coupling.source in paired, coupling.target in paired, all_pairs=True)
+                self._synapses.append((synapses, coupling, layout))
+                objects.append(synapses)
         graph.freeze()
         self.built = True
         return objects

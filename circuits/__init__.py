@@ -17,6 +17,8 @@ Public surface::
     Spiking            Circuit(neurons=Spiking(...)): Poisson populations of N neurons per unit
                        (circuits.spiking), the same circuit as spikes
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
+    sweep              a simulation over a parameter grid × seeds on Dask, into one xarray Dataset
+                       (circuits.sweeps: Parameter, Output; needs the ``sweep`` extra)
 
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
 ``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
@@ -32,8 +34,10 @@ from .column import Column, ColumnState
 from .projection import Projection
 from .recording import Recording
 from .spiking import Spiking
+from .sweeps import sweep
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "Spiking", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
+           "SimulationDiverged", "Spiking", "cache_directory", "datasets", "exact_posterior", "set_cache_directory",
+           "sweep"]
 
 apply_environment()

@@ -19,7 +19,8 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
     names = {p.name for p in written}
     for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network",
                  "linear_gaussian", "bogacz_variance", "learn_linear", "attention", "whitening",
-                 "generalized_tracking", "amortization", "spiking_rasters", "spiking_convergence"):
+                 "generalized_tracking", "amortization", "spiking_rasters", "spiking_convergence",
+                 "attention_sweep"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     assert all(p.stat().st_size > 5_000 for p in written)
 

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ..circuit import Circuit
 from ..gaussian import exact_posterior
 from ..spiking import Spiking
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "spiking-column"
@@ -35,6 +36,11 @@ SETTLE = 200 * ms         # averages start here (10 τ_readout: the read-out sta
 RASTER_SIZE = 64          # N of the raster figure
 DT = 0.2 * ms             # spike probability per step ≤ 200 Hz · dt = 0.04; τ_error / dt = 10
 LATENT = ("z1", "z2")
+OUTPUTS = (Output("relative_error", ("population_size",), "1", "RMS over trials of |μ̄ − μ*| / |μ*| of the time-averaged "
+                  "spiking estimates, for each N of population_sizes"),
+           Output("population_sizes", ("population_size",), "1", "N, neurons per unit"),
+           Output("log_log_slope", (), "1", "slope of log error against log N (1/√N: −0.5)"),
+           Output("rate_circuit_relative_error", (), "1", "|μ − μ*| / |μ*| of the rate circuit at the end"))
 
 
 def _covariance(rng, size, low, high):
@@ -132,6 +138,7 @@ def simulate(duration=DEFAULT_DURATION, seed=0, population_sizes=POPULATION_SIZE
         "spiking": {k: v for k, v in largest["spiking"].options().items()},
         "observation": parts["observation"], "exact_posterior_mean": exact,
         "rate_circuit_relative_error": rate_error,
+        "population_sizes": [int(n) for n in population_sizes], "relative_error": errors,
         "error_by_population_size": {int(n): runs[n]["error"] for n in population_sizes},
         "trial_errors_by_population_size": {int(n): runs[n]["trial_errors"] for n in population_sizes},
         "unit_error_by_population_size": {int(n): runs[n]["unit_error"] for n in population_sizes},
@@ -144,9 +151,11 @@ def simulate(duration=DEFAULT_DURATION, seed=0, population_sizes=POPULATION_SIZE
     table = [(f"error at N = {n}", runs[n]["error"], "~ 1/sqrt N") for n in population_sizes]
     table += [("log-log slope", slope, -0.5), ("rate circuit error", rate_error, "< 1e-6"),
               ("peak rate at largest N (Hz)", max(largest["peak_rate_hz"].values()), "<= 200")]
-    figures = {"spiking_convergence": _convergence_figure(sizes, errors, runs, population_sizes)}
-    if RASTER_SIZE in runs:
-        figures["spiking_rasters"] = _raster_figure(rate_rec, runs[RASTER_SIZE])
+    def figures():
+        drawn = {"spiking_convergence": _convergence_figure(sizes, errors, runs, population_sizes)}
+        if RASTER_SIZE in runs:
+            drawn["spiking_rasters"] = _raster_figure(rate_rec, runs[RASTER_SIZE])
+        return drawn
     return Outcome(summary, table, figures)
 
 

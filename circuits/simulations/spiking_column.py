@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from brian2 import SpikeMonitor, ms
+from brian2 import Hz, SpikeMonitor, ms
 from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..gaussian import exact_posterior
 from ..spiking import Spiking
-from ..sweeps import Output
+from ..sweeps import Output, Parameter
 from .outcome import Outcome
 
 NAME = "spiking-column"
@@ -36,6 +36,9 @@ SETTLE = 200 * ms         # averages start here (10 τ_readout: the read-out sta
 RASTER_SIZE = 64          # N of the raster figure
 DT = 0.2 * ms             # spike probability per step ≤ 200 Hz · dt = 0.04; τ_error / dt = 10
 LATENT = ("z1", "z2")
+ESTIMATE_SCALE, ERROR_SCALE = 20 * Hz, 40 * Hz
+PARAMETERS = (Parameter("estimate_scale", float(ESTIMATE_SCALE / Hz), Hz, "κ_μ: Hz per unit of μ (baseline 40 Hz)"),
+              Parameter("error_scale", float(ERROR_SCALE / Hz), Hz, "κ_ε: Hz per unit of ε±"))
 OUTPUTS = (Output("relative_error", ("population_size",), "1", "RMS over trials of |μ̄ − μ*| / |μ*| of the time-averaged "
                   "spiking estimates, for each N of population_sizes"),
            Output("population_sizes", ("population_size",), "1", "N, neurons per unit"),
@@ -75,11 +78,11 @@ def build(parts: dict, neurons="rate", seed=None, trials=None, dt=DT, **options)
 
 
 def spiking_run(parts: dict, population_size: int, duration, seed: int, trials: int = TRIALS, raster=False,
-                dt=DT) -> dict:
+                dt=DT, estimate_scale=ESTIMATE_SCALE, error_scale=ERROR_SCALE) -> dict:
     """One spiking circuit of ``trials`` trials: its recording, time-averaged decoded estimates
     (trials, units), errors against the exact posterior, rates, wall time, and (``raster``)
     the spikes of trial 0's z1 populations."""
-    spiking = Spiking(population_size=population_size)
+    spiking = Spiking(population_size=population_size, estimate_scale=estimate_scale, error_scale=error_scale)
     circuit = build(parts, spiking, seed, trials, dt)
     monitors = {}
     if raster:
@@ -115,10 +118,10 @@ def spiking_run(parts: dict, population_size: int, duration, seed: int, trials: 
             "spiking": spiking}
 
 
-def simulate(duration=DEFAULT_DURATION, seed=0, population_sizes=POPULATION_SIZES, trials=TRIALS,
-             dt=DT) -> Outcome:
+def simulate(duration=DEFAULT_DURATION, seed=0, *, estimate_scale=ESTIMATE_SCALE, error_scale=ERROR_SCALE,
+             population_sizes=POPULATION_SIZES, trials=TRIALS, dt=DT) -> Outcome:
     """Run the rate circuit and the spiking one for every N; ``seed`` draws the model and seeds
-    the spikes."""
+    the spikes; the scales κ_μ and κ_ε map μ and ε± onto firing rates."""
     if not duration > SETTLE:
         raise ValueError(f"duration must exceed the settling time {SETTLE} (the average starts there)")
     parts = model(seed)
@@ -127,7 +130,8 @@ def simulate(duration=DEFAULT_DURATION, seed=0, population_sizes=POPULATION_SIZE
     exact, _ = exact_posterior(rate, {"x": parts["observation"]})
     rate_error = float(np.linalg.norm(np.concatenate([rate.estimate(n) - exact[n] for n in LATENT]))
                        / np.linalg.norm(np.concatenate([exact[n] for n in LATENT])))
-    runs = {n: spiking_run(parts, n, duration, seed, trials, raster=(n == RASTER_SIZE), dt=dt) for n in population_sizes}
+    runs = {n: spiking_run(parts, n, duration, seed, trials, raster=(n == RASTER_SIZE), dt=dt,
+                           estimate_scale=estimate_scale, error_scale=error_scale) for n in population_sizes}
     sizes = np.array(population_sizes, dtype=float)
     errors = np.array([runs[n]["error"] for n in population_sizes])
     slope = float(np.polyfit(np.log(sizes), np.log(errors), 1)[0]) if len(sizes) > 1 else float("nan")

@@ -14,6 +14,8 @@ Public surface::
     exact_posterior    closed-form posterior of a linear Gaussian circuit
     datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
     Encoder            amortized inference: proposal and learned-update neurons of a latent column
+    Spiking            Circuit(neurons=Spiking(...)): Poisson populations of N neurons per unit
+                       (circuits.spiking), the same circuit as spikes
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
     sweep              a simulation over a parameter grid × seeds on Dask, into one xarray Dataset
                        (circuits.sweeps: Parameter, Output; needs the ``sweep`` extra)
@@ -33,10 +35,11 @@ from .graph import CircuitGraph
 from .column import Column, ColumnState
 from .projection import Projection
 from .recording import Recording
+from .spiking import Spiking
 from .sweeps import sweep
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "__version__", "cache_directory", "datasets", "exact_posterior",
+           "SimulationDiverged", "Spiking", "__version__", "cache_directory", "datasets", "exact_posterior",
            "set_cache_directory", "sweep", "versions"]
 
 apply_environment()

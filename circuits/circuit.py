@@ -82,14 +82,20 @@ class Circuit:
         ``run_args`` (see :mod:`circuits.engines.standalone` for what it cannot do).
         ``standalone_directory``: where the program is written (default: a new temporary
         directory).
+    neurons : {"rate", "spiking"} or circuits.Spiking
+        "rate" (default): rate neurons. "spiking": every column is built from Poisson
+        populations of N neurons per unit with rectified errors, synapses carrying spikes
+        scaled so that the mean field is the rate circuit (:mod:`circuits.spiking`;
+        ``Spiking(population_size=N, ...)`` sets N, rates and time constants; ``seed``
+        makes the spikes reproducible).
     """
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense", target=None,
                  divergence_threshold=1e10, check_interval=1 * ms, seed=None, batch_size=None,
-                 device="runtime", standalone_directory=None):
+                 device="runtime", standalone_directory=None, neurons="rate"):
         self.timing = Timing.checked(dt, tau_estimate, tau_error)
         self.batch = Batch(batch_size)
-        self.graph = CircuitGraph(self.timing, backend, seed)
+        self.graph = CircuitGraph(self.timing, backend, seed, neurons)
         self.graph.on_demand = self.build
         self.engine = make_engine(device, self.graph, self.batch,
                                   positive_number(divergence_threshold, "divergence_threshold"),
@@ -97,7 +103,8 @@ class Circuit:
         #: What :meth:`save` writes to recreate the circuit's options.
         self.options = dict(dt=self.timing.dt, tau_estimate=self.timing.tau_estimate, tau_error=self.timing.tau_error,
                             backend=backend, target=target, divergence_threshold=float(divergence_threshold),
-                            check_interval=check_interval, seed=seed, batch_size=batch_size, device=device)
+                            check_interval=check_interval, seed=seed, batch_size=batch_size, device=device,
+                            neurons=neurons)
 
     # -- building ------------------------------------------------------------------------------
     sensory = _builder(CircuitGraph.sensory)

@@ -2,49 +2,108 @@
 from __future__ import annotations
 
 import numpy as np
-from brian2 import NeuronGroup, TimedArray
+from brian2 import Equations, NeuronGroup, TimedArray
 
 from populations import error_equations, estimate_equations, interneuron_equations, sensory_equations
 
 from .batch import Batch
-from .coupling import Coupling
+from .coupling import MEMBRANE, Coupling
 from .generalized import shift_operator, temporal_covariance
 from .learning import update_covariance, update_flow
 from .validation import as_timed_array, as_vector, is_diagonal
 
-__all__ = ["Column", "ColumnState", "FLOWS"]
+__all__ = ["Column", "ColumnState", "ERRORS", "FLOWS"]
 
 #: Kinds of lateral inhibition of a sensory column.
 FLOWS = ("autoregressive", "symmetric", "surround")
+
+#: How a column carries its prediction errors: signed neurons, or ε+/ε− pairs of non-negative rates.
+ERRORS = ("signed", "rectified")
 
 
 class ColumnState:
     """The live values of one column's neurons inside an engine, batch-major (B × n each).
 
     Engines create it when they build the circuit; writing into its arrays changes the
-    simulation from the next step (runtime) or run (standalone).
+    simulation from the next step (runtime) or run (standalone). In a rectified column the
+    error neurons (and interneurons) are ε+/ε− pairs, 2 neurons per unit (layout
+    :meth:`Batch.pairs`), and so are the per-neuron parameters offset, variance and gain.
 
     Attributes
     ----------
     batch : Batch
+    paired : bool
+        Whether the error neurons are ε+/ε− pairs (rectified errors).
     estimate : ndarray (B × size,)
         μ of the estimate neurons.
+    error_neurons : ndarray (B × error_size,), or (B × 2 error_size,) when paired
+        The error neurons' state: ε (u for a whitening column), or the membranes v of ε+ and
+        ε−, whose rates are [v]+ (:meth:`rates`).
     error : ndarray (B × error_size,)
-        ε of the error neurons (u for a whitening column).
+        The signed ε (read-only property): ``error_neurons``, or ε+ − ε− = [v+]+ − [v−]+ when
+        paired (a new array then: write ``error_neurons`` to change the state).
+    interneurons : ndarray or None
+        The state of the interneurons of a covariance-learning column (a, or the membranes of
+        a+ and a−).
     activity : ndarray (B × error_size,) or None
-        a of the interneurons of a covariance-learning column.
-    offset : ndarray (B × error_size,) or None
+        The signed a (read-only property, like ``error``).
+    offset : ndarray (B × error neurons,) or None
         The constant part of the prediction, m + Σ b (None for a column with dynamics).
-    variance : ndarray (B × error_size,) or None
+    variance : ndarray (B × error neurons,) or None
         The diagonal of Σ (of B for a flow): the error neurons' self-inhibition.
-    gain : ndarray (B × error_size,) or None
+    gain : ndarray (B × error neurons,) or None
         The attention gain γ in the error neurons (None with interneurons).
+    estimate_rate, error_rate : ndarray or None
+        The filtered population firing rates (Hz) of a spiking column's estimate and error
+        populations, per unit (None for rate columns).
+    traces : dict of str to ndarray
+        The synaptic traces of a spiking column's units, by "population.variable" (empty for
+        rate columns): state that continues across runs and is zeroed by a reset.
     """
 
-    def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None):
-        self.batch = batch
-        self.estimate, self.error, self.activity = estimate, error, activity
+    def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None,
+                 estimate_rate=None, error_rate=None, paired=False, traces=None):
+        self.batch, self.paired = batch, paired
+        self.estimate, self.error_neurons, self.interneurons = estimate, error, activity
         self.offset, self.variance, self.gain = offset, variance, gain
+        self.estimate_rate, self.error_rate = estimate_rate, error_rate
+        self.traces = traces or {}
+
+    @classmethod
+    def from_arrays(cls, batch: Batch, arrays: dict, paired: bool) -> "ColumnState":
+        """The state over the live ``arrays`` of :meth:`Column.state_variables` (fields, and
+        "trace:population.variable" entries)."""
+        arrays = dict(arrays)
+        traces = {key.split(":", 1)[1]: arrays.pop(key) for key in list(arrays) if key.startswith("trace:")}
+        return cls(batch, paired=paired, traces=traces, **arrays)
+
+    @property
+    def error(self) -> np.ndarray:
+        return self.batch.difference(self.rates(self.error_neurons)) if self.paired else self.error_neurons
+
+    @property
+    def activity(self) -> np.ndarray | None:
+        if self.interneurons is None or not self.paired:
+            return self.interneurons
+        return self.batch.difference(self.rates(self.interneurons))
+
+    @staticmethod
+    def rates(membranes: np.ndarray) -> np.ndarray:
+        """The rates [v]+ of paired neurons with membranes v (a new array)."""
+        return np.maximum(membranes, 0.0)
+
+    def tile(self, values) -> np.ndarray:
+        """Per-unit ``values`` (…, error_size) for every error neuron of every copy (both
+        neurons of a pair get the same value)."""
+        values = np.asarray(values, dtype=float)
+        return self.batch.tile(np.concatenate([values, values], axis=-1) if self.paired else values)
+
+    def units(self, values: np.ndarray) -> np.ndarray:
+        """A per-error-neuron parameter (…, B × error neurons) per unit (…, B × error_size):
+        the value of the positive neuron of each pair (a new array when paired)."""
+        if not self.paired:
+            return values
+        return self.batch.pairs(values)[..., 0, :].reshape(*values.shape[:-1], values.shape[-1] // 2)
 
 
 class Column:
@@ -115,6 +174,12 @@ class Column:
         none (a diagonal Σ, or interneurons).
     upward, downward : list of Projection
         Projections to the columns this column predicts, and from the columns predicting it.
+    errors : "signed" or "rectified"
+        Signed error neurons, or ε+/ε− pairs with non-negative rates whose difference obeys
+        the signed equation exactly (see :mod:`populations.error`); the estimates stay signed.
+    spiking : circuits.spiking.Spiking or None
+        The spiking populations of a spiking circuit (N Poisson neurons per unit, see
+        :mod:`circuits.spiking`); None for rate neurons.
     state : ColumnState or None
         The live values of the neurons, once an engine has built the circuit.
     """
@@ -122,8 +187,10 @@ class Column:
     def __init__(self, graph, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
                  order=1, smoothness=None, dynamics=None, flat_prior=False, flow=None, learn_flow=False,
-                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None):
+                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None, errors="signed", spiking=None):
         self._graph = graph
+        self.errors = errors
+        self.spiking = spiking
         self.name = name
         self.state_size = size
         self.order = order
@@ -183,42 +250,87 @@ class Column:
         """The interneurons a of a covariance-learning column (None otherwise)."""
         return self._group("interneuron")
 
+    def spikes(self, population: str) -> NeuronGroup:
+        """The Poisson population of a spiking column, ``"estimate"`` or ``"error"`` (N neurons
+        per unit, unit-major: neuron u·N + k belongs to unit u of the unit group)."""
+        if self.spiking is None:
+            raise ValueError(f"column {self.name!r} has rate neurons; spiking populations exist in "
+                             f"Circuit(neurons='spiking') circuits")
+        if population not in ("estimate", "error"):
+            raise ValueError(f"population must be 'estimate' or 'error', got {population!r}")
+        return self._group(f"{population}_spikes")
+
+    @property
+    def rectified(self) -> bool:
+        """Whether the error neurons are ε+/ε− pairs (``errors="rectified"``)."""
+        return self.errors == "rectified"
+
+    @property
+    def error_group_size(self) -> int:
+        """Error neurons per copy: error_size, or 2 × error_size for ε+/ε− pairs."""
+        return self.error_size * (2 if self.rectified else 1)
+
+    @property
+    def paired_groups(self) -> set[str]:
+        """Brian2 names of the column's groups that hold ε+/ε− (a+/a−) pairs."""
+        if not self.rectified:
+            return set()
+        return {self.group_name("error")} | ({self.group_name("interneuron")} if self.learn_covariance else set())
+
     def group_name(self, population: str) -> str:
         """The Brian2 name of one of the column's groups ("estimate", "error", "interneuron")."""
         return f"{self.name}_{population}"
 
     def build_groups(self, clock, timing, batch: Batch, codeobj_class=None) -> dict[str, NeuronGroup]:
         """The column's Brian2 NeuronGroups for ``batch`` copies, by population, with their
-        time constants set (called once by an engine; see :meth:`bind`)."""
-        if self.sensory:
-            estimate_model = sensory_equations()
-        else:
-            estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
-                                                moving=self.generalized)
+        time constants set (called once by an engine; see :meth:`bind`): "estimate", "error",
+        "interneuron" (learned Σ) and, in a spiking circuit, the Poisson populations
+        "estimate_spikes" and "error_spikes"."""
+        spiking = self.spiking is not None
+        estimate_model = self._estimate_model(spiking)
         options = dict(method="euler", clock=clock, codeobj_class=codeobj_class)
+        error_model = self._error_model(spiking)
         groups = {"estimate": NeuronGroup(self.size * batch.copies, estimate_model,
                                           name=self.group_name("estimate"), **options),
-                  "error": NeuronGroup(self.error_size * batch.copies,
-                                       error_equations([p.upper.name for p in self.downward], self.inhibition),
+                  "error": NeuronGroup(self.error_group_size * batch.copies, error_model,
                                        name=self.group_name("error"), **options)}
         if self.learn_covariance:
-            groups["interneuron"] = NeuronGroup(self.error_size * batch.copies, interneuron_equations(),
+            groups["interneuron"] = NeuronGroup(self.error_group_size * batch.copies,
+                                                interneuron_equations(self.rectified),
                                                 name=self.group_name("interneuron"), **options)
             groups["interneuron"].tau_error = timing.tau_error
+        if self.rectified:
+            signs = batch.tile(np.repeat([1.0, -1.0], self.error_size))
+            for population in ("error", "interneuron"):
+                if population in groups:
+                    groups[population].polarity = signs
         if not self.sensory:
             groups["estimate"].tau_estimate = timing.tau_estimate
         groups["error"].tau_error = timing.tau_error
+        if spiking:
+            for population in ("estimate", "error"):
+                groups[f"{population}_spikes"] = self.spiking.population(
+                    groups[population], population, self.group_name(f"{population}_spikes"), clock, codeobj_class)
         return groups
+
+    def _estimate_model(self, spiking: bool) -> str:
+        if self.sensory:
+            return sensory_equations(spiking)
+        return estimate_equations({p.lower.name: p.activation for p in self.upward}, moving=self.generalized,
+                                  spiking=spiking)
+
+    def _error_model(self, spiking: bool) -> str:
+        return error_equations([p.upper.name for p in self.downward], self.inhibition, self.rectified, spiking)
 
     def bind(self, groups: dict[str, NeuronGroup], state: ColumnState):
         """Attach the groups and live state an engine built for this column, and write the
         column's parameters (prediction offset, self-inhibition, gains) into the state."""
         self._groups, self.state = groups, state
         if state.offset is not None:
-            state.offset[:] = state.batch.tile(self.offset)
+            state.offset[:] = state.tile(self.offset)
         if state.variance is not None:
             inhibiting = self.covariance if self.flow in (None, "surround") else self.flow_matrix
-            state.variance[:] = state.batch.tile(np.diag(inhibiting))
+            state.variance[:] = state.tile(np.diag(inhibiting))
         if state.gain is not None:
             state.gain[:] = 1.0
         self.initial_state()
@@ -226,13 +338,19 @@ class Column:
     def state_variables(self) -> dict[str, tuple[str, str]]:
         """Which group variable holds each field of :class:`ColumnState`:
         {field: (population, variable)}."""
-        variables = {"estimate": ("estimate", "mu"), "error": ("error", "eps")}
+        variables = {"estimate": ("estimate", "mu"), "error": ("error", MEMBRANE if self.rectified else "eps")}
         if self.learn_covariance:
-            variables["activity"] = ("interneuron", "activity")
+            variables["activity"] = ("interneuron", MEMBRANE if self.rectified else "activity")
         else:
             variables.update(variance=("error", "variance"), gain=("error", "gain"))
         if self.estimate_map is None:
             variables["offset"] = ("error", "prediction_offset")
+        if self.spiking is not None:
+            variables.update(estimate_rate=("estimate", "readout"), error_rate=("error", "readout"))
+            for population in ("estimate", "error"):
+                model = self._error_model(True) if population == "error" else self._estimate_model(True)
+                for variable in sorted(_traces(model)):
+                    variables[f"trace:{population}.{variable}"] = (population, variable)
         return variables
 
     def couplings(self) -> list[Coupling]:
@@ -249,6 +367,8 @@ class Column:
         if not self.sensory:
             feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
             couplings.append(Coupling(f"{self.name}_error_to_estimate", error, "eps", estimate, "error", feedback))
+        if self.rectified:   # each neuron of a pair reads e = ε+ − ε−
+            couplings.append(Coupling(f"{self.name}_pair", error, "eps", error, "pair", None))
         if self.learn_covariance:
             couplings += [Coupling(f"{self.name}_error_to_interneuron", error, "eps", interneuron, "drive",
                                    self.covariance),
@@ -349,7 +469,7 @@ class Column:
         Σ' − diag Σ' (a TimedArray gain is read by the engine during the run instead)."""
         if not isinstance(self.attention, np.ndarray) or self.flow or self.state.gain is None:
             return
-        self.state.gain[:] = self.state.batch.tile(self.attention)
+        self.state.gain[:] = self.state.tile(self.attention)
         if self.lateral is not None:
             attended = self.attended_covariance()
             self.lateral[:] = attended - np.diag(np.diag(attended))
@@ -360,9 +480,12 @@ class Column:
         state = self.state
         if not self.sensory:
             state.estimate[:] = state.batch.tile(self.prior_mean)
-        state.error[:] = 0.0
-        if state.activity is not None:
-            state.activity[:] = 0.0
+        state.error_neurons[:] = 0.0
+        if state.interneurons is not None:
+            state.interneurons[:] = 0.0
+        for array in (state.estimate_rate, state.error_rate, *state.traces.values()):
+            if array is not None:
+                array[:] = 0.0
 
     def initial_state(self):
         """The state of :meth:`reset_state`, with the sensory estimates at 0 until the
@@ -382,6 +505,12 @@ class Column:
     def __repr__(self):
         kind = "sensory" if self.sensory else "latent"
         return f"Column({self.name!r}, size={self.size}, {kind})"
+
+
+def _traces(model: str) -> set[str]:
+    """The synaptic traces of a spiking unit group's equations: its differential equations
+    other than the rate variable itself and the read-out."""
+    return set(Equations(model).diff_eq_names) - {"mu", "eps", MEMBRANE, "readout"}
 
 
 def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:

@@ -71,7 +71,7 @@ def current_estimates(graph, batch) -> dict[str, np.ndarray]:
 
 def current_gains(graph, batch) -> dict[str, np.ndarray]:
     """The attention gains γ now in the error neurons, {name: (error_size,) or (B, error_size)}."""
-    return {name: batch.split(column.state.gain.copy()) for name, column in graph.columns.items()
+    return {name: batch.split(column.state.units(column.state.gain).copy()) for name, column in graph.columns.items()
             if column.state.gain is not None}
 
 

@@ -16,9 +16,10 @@ from brian2 import Quantity
 from populations import get_activation
 
 from .amortization import Encoder
-from .column import FLOWS, Column
+from .column import ERRORS, FLOWS, Column
 from .generalized import temporal_covariance
 from .projection import BACKENDS, FEEDBACK, Projection
+from .spiking import spiking_options
 from .validation import (as_covariance, as_matrix, as_time, as_vector, check_memory, check_name, choice,
                          largest_eigenvalue, positive_number, random_generator, shown)
 
@@ -88,10 +89,17 @@ class CircuitGraph:
     projections : list of Projection
     encoders : dict of str to Encoder
         By the name of the latent column each one proposes.
+    seed : int or None
+        Seeds random feedback weights and, in a spiking circuit, the spikes.
+    spiking : circuits.spiking.Spiking or None
+        The spiking populations of ``neurons="spiking"`` (None: rate neurons).
     """
 
-    def __init__(self, timing: Timing, backend: str = "dense", seed=None):
-        self.timing, self.backend = timing, choice(backend, BACKENDS, "backend")
+    def __init__(self, timing: Timing, backend: str = "dense", seed=None, neurons="rate"):
+        self.timing, self.backend, self.seed = timing, choice(backend, BACKENDS, "backend"), seed
+        self.spiking = spiking_options(neurons)
+        if self.spiking is not None:
+            self.spiking.check_timing(timing)
         self.columns: dict[str, Column] = {}
         self.projections: list[Projection] = []
         self.encoders: dict[str, Encoder] = {}
@@ -154,7 +162,7 @@ class CircuitGraph:
     def sensory(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                 covariance_learning_rate=0.01, min_variance=1e-3, lateral_inhibition=None,
                 learn_inhibition=False, inhibition_learning_rate=0.01, inhibition_radius=4,
-                inhibition_grid=None, order=1, smoothness=None) -> Column:
+                inhibition_grid=None, order=1, smoothness=None, errors=None) -> Column:
         """Add a sensory column (level 0) whose estimates are clamped to the stimulus.
 
         ``covariance`` Σ_0: a scalar (isotropic), a vector (diagonal) or a (size, size) matrix.
@@ -174,6 +182,9 @@ class CircuitGraph:
         vector of n × size (order-major; :func:`circuits.generalized.embed` makes one from a
         sampled signal), with covariance S(s) ⊗ Σ_0 for fluctuations of ``smoothness`` s
         (seconds; see :mod:`circuits.generalized`).
+        ``errors``: ``"signed"`` error neurons, or ``"rectified"`` ε+/ε− pairs with
+        non-negative rates whose difference follows the signed equation exactly (same fixed
+        point, see :mod:`populations.error`); default "signed" (rectified in a spiking circuit).
         """
         choice(lateral_inhibition, (None, *FLOWS), "lateral_inhibition")
         if isinstance(inhibition_radius, bool) or not isinstance(inhibition_radius, (int, float, np.number)) \
@@ -197,11 +208,12 @@ class CircuitGraph:
                                 flow_learning_rate=positive_number(inhibition_learning_rate,
                                                                    "inhibition_learning_rate", allow_zero=True),
                                 flow_radius=float(inhibition_radius),
-                                flow_grid=None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid))
+                                flow_grid=None if inhibition_grid is None else tuple(int(n) for n in inhibition_grid),
+                                errors=errors)
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                covariance_learning_rate=0.01, min_variance=1e-3, order=1, smoothness=None,
-               dynamics=None, flat_prior=False) -> Column:
+               dynamics=None, flat_prior=False, errors=None) -> Column:
         """Add a latent column of ``size`` estimate/error neuron pairs.
 
         ``covariance`` Σ: scalar, vector (diagonal) or matrix. ``prior_mean`` m (scalar or
@@ -216,20 +228,26 @@ class CircuitGraph:
         x′ = A x with noise covariance Σ (its errors compare μ̃ ′ with A μ̃ below the top order;
         it cannot be predicted by other columns). ``flat_prior``: no prior and no error of its
         own (a top column driven by the errors below alone, as in plain gradient tracking).
+        ``errors``: ``"signed"`` or ``"rectified"`` (ε+/ε− pairs), as for :meth:`sensory`.
         """
         if flat_prior and (dynamics is not None or learn_covariance):
             raise ValueError("flat_prior=True: a flat prior has no covariance or dynamics to use; "
                              "drop dynamics / learn_covariance")
         return self._add_column(name, size, covariance, prior_mean, False, learn_covariance,
                                 covariance_learning_rate, min_variance, order, smoothness,
-                                dynamics=dynamics, flat_prior=bool(flat_prior))
+                                dynamics=dynamics, flat_prior=bool(flat_prior), errors=errors)
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
                     covariance_learning_rate, min_variance, order, smoothness, dynamics=None,
                     flat_prior=False, flow=None, learn_flow=False, flow_learning_rate=0.0,
-                    flow_radius=4.0, flow_grid=None) -> Column:
+                    flow_radius=4.0, flow_grid=None, errors=None) -> Column:
         self._check_open("add a column")
         check_name(name, self.columns)
+        errors = ("rectified" if self.spiking else "signed") if errors is None else errors
+        choice(errors, ERRORS, "errors")
+        if self.spiking is not None:
+            self.spiking.refuse(f"column {name!r}", signed_errors=errors == "signed", generalized_coordinates=order != 1,
+                                lateral_inhibition=bool(flow), learning=learn_covariance or learn_flow)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
             raise TypeError(f"size must be a positive integer, got {shown(size)}")
         if size < 1:
@@ -253,7 +271,7 @@ class CircuitGraph:
                         min_variance=positive_number(min_variance, "min_variance"), order=order,
                         smoothness=smoothness, dynamics=dynamics, flat_prior=flat_prior, flow=flow,
                         learn_flow=learn_flow, flow_learning_rate=flow_learning_rate, flow_radius=flow_radius,
-                        flow_grid=flow_grid)
+                        flow_grid=flow_grid, errors=errors, spiking=self.spiking)
         self.columns[name] = column
         return column
 
@@ -311,6 +329,9 @@ class CircuitGraph:
             raise ValueError(f"connect: {upper.name!r} has order {upper.order} and {lower.name!r} order "
                              f"{lower.order}; columns in generalized coordinates connect at the same order")
         activation = get_activation(activation)
+        if self.spiking is not None:
+            self.spiking.refuse(f"connect({upper.name!r}, {lower.name!r})", learning=plastic or learn_bias,
+                                nonlinear_activation=not activation.is_identity)
         if lower.generalized and (not activation.is_identity or plastic or learn_bias or feedback != "tied"):
             raise ValueError("connect: projections between columns in generalized coordinates must be "
                              "linear (activation='linear'), tied and not plastic (each order is "
@@ -376,6 +397,8 @@ class CircuitGraph:
         """
         self._check_open("add an encoder")
         target = self.lookup(target, "target")
+        if self.spiking is not None:
+            self.spiking.refuse(f"encoder({target.name!r})", an_encoder=True)
         if target.sensory:
             raise ValueError(f"encoder: target {target.name!r} is sensory; an encoder proposes the "
                              f"estimates of a latent column")

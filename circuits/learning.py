@@ -103,7 +103,7 @@ def update_flow(column, scale: float, timing):
                           f"the last stable B is kept and the state needs reset() before the next run; use a "
                           f"smaller inhibition_learning_rate (now {column.flow_learning_rate:g})", SimulationDiverged)
     column.flow_matrix[:] = B
-    state.variance[:] = batch.tile(np.diag(B))
+    state.variance[:] = state.tile(np.diag(B))
     column.lateral[:] = B - np.diag(np.diag(B))
     column.covariance[:] = B @ B.T
 

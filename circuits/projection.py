@@ -130,7 +130,7 @@ class Projection:
             change = step * batch.mean(lower.error)
             self.bias += change
             # m + Σ b recomputed (not incremented): the same rounding as a circuit loaded with this b
-            lower.offset[:] = batch.tile(self.lower.offset)
+            lower.offset[:] = lower.tile(self.lower.offset)
 
     def __repr__(self):
         return (f"Projection({self.upper.name} -> {self.lower.name}, W {self._weights.shape}, "

@@ -1,21 +1,24 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 2. The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3. The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
 parameters (learned or not), learning options, attention gains (constant or a TimedArray),
-time constants, dt, backend, engine (``device``, ``target``), batch size and the divergence
-check. The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
+time constants, dt, backend, engine (``device``, ``target``), batch size, the divergence
+check, the neurons (rate, or the spiking populations' parameters) and each column's errors
+(signed or rectified). The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
 saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean),
 as after :meth:`Circuit.reset`.
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built — the archive, the format version, every key each description must
-have (``_REQUIRED``), every array it refers to — so a bad file (truncated, bit-flipped, from a
-newer version, missing an entry) raises ``ValueError`` naming what is wrong, never yields a
-half-built or silently different circuit, and nothing is written. Version-1 files (before
-attention and engine options were saved) still load, with default gains.
+have (``_REQUIRED``, and for version 3 ``_REQUIRED_SINCE_3``), every array it refers to — so a
+bad file (truncated, bit-flipped, from a newer version, missing an entry) raises
+``ValueError`` naming what is wrong, never yields a half-built or silently different circuit,
+and nothing is written. Version-1 files (before attention and engine options were saved) still
+load, with default gains, and version-2 files with rate neurons and signed errors (and, where
+they lack them, the order, dynamics and attention flags inferred from their arrays).
 """
 from __future__ import annotations
 
@@ -28,10 +31,12 @@ from brian2 import TimedArray, second
 
 from populations import Activation
 
+from .spiking import Spiking
+
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
 FORMAT = "predictive-circuits"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _activation(activation: Activation) -> list:
@@ -52,6 +57,7 @@ def save(graph, options: dict, path):
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
                         "flat_prior": column.flat_prior, "dynamics": column.dynamics is not None,
                         "attended": not isinstance(attention, np.ndarray) or bool(np.any(attention != 1)),
+                        "errors": column.errors,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
@@ -84,6 +90,8 @@ def save(graph, options: dict, path):
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
+    if isinstance(circuit.get("neurons"), Spiking):
+        circuit["neurons"] = circuit["neurons"].options()
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "circuit": circuit,
                 "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
@@ -93,10 +101,12 @@ def save(graph, options: dict, path):
 #: Circuit options that are times (stored in seconds).
 _TIMES = ("dt", "tau_estimate", "tau_error", "check_interval")
 
-#: The keys every description must have (what :func:`save` writes, less those that files of
-#: earlier versions lack and that load with a default: a circuit's device; a column's order,
-#: smoothness, flat prior, dynamics and attention flags; the list of encoders).
+#: The keys every description must have in every format version (files of versions 1 and 2
+#: may lack the others, which then load with a default: a circuit's device and rate neurons; a
+#: column's order, smoothness, flat prior, dynamics and attention flags, signed errors; the
+#: list of encoders).
 _REQUIRED = {
+    "metadata": ("circuit", "columns", "projections"),
     "circuit": (*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size"),
     "column": ("name", "sensory", "size", "learn_covariance", "covariance_learning_rate", "min_variance", "flow",
                "learn_flow", "flow_learning_rate", "flow_radius", "flow_grid"),
@@ -106,12 +116,22 @@ _REQUIRED = {
                 "update_learning_rate", "read_duration"),
 }
 
+#: The keys that files of format version 3 must have besides :data:`_REQUIRED` (every key
+#: :func:`save` writes: a version-3 file without one is damaged, not old).
+_REQUIRED_SINCE_3 = {
+    "metadata": ("encoders",),
+    "circuit": ("device", "neurons"),
+    "column": ("order", "smoothness", "flat_prior", "dynamics", "attended", "attention_dt", "errors"),
+}
 
-def _complete(description, part: str) -> dict:
-    """``description`` if it is a dict with every required key of ``part``."""
+
+def _complete(description, part: str, version: int) -> dict:
+    """``description`` if it is a dict with every key of ``part`` that a file of format
+    ``version`` must have."""
     if not isinstance(description, dict):
         raise ValueError(f"a {part} description is {type(description).__name__}, not a JSON object")
-    missing = [key for key in _REQUIRED[part] if key not in description]
+    required = _REQUIRED[part] + (_REQUIRED_SINCE_3.get(part, ()) if version >= 3 else ())
+    missing = [key for key in required if key not in description]
     if missing:
         raise ValueError(f"a {part} description lacks {missing}")
     return description
@@ -146,16 +166,20 @@ def read(path):
         raise ValueError(f"{path}: written in format version {version}, newer than this version of "
                          f"predictive-circuits reads ({FORMAT_VERSION}); upgrade the package")
     try:
-        options = dict(_complete(metadata["circuit"], "circuit"))
+        _complete(metadata, "metadata", version)
+        options = dict(_complete(metadata["circuit"], "circuit", version))
         for name in _TIMES:
             options[name] = options[name] * second
         options.setdefault("device", "runtime")
-        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device"}
+        if isinstance(options.get("neurons"), dict):
+            options["neurons"] = Spiking.from_options(options["neurons"])
+        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device",
+                                  "neurons"}
         if unknown:
             raise ValueError(f"unknown circuit options {sorted(unknown)}")
-        columns = [_complete(column, "column") for column in metadata["columns"]]
-        projections = [_complete(projection, "projection") for projection in metadata["projections"]]
-        encoders = [_complete(encoder, "encoder") for encoder in metadata.get("encoders", [])]
+        columns = [_complete(column, "column", version) for column in metadata["columns"]]
+        projections = [_complete(projection, "projection", version) for projection in metadata["projections"]]
+        encoders = [_complete(encoder, "encoder", version) for encoder in metadata.get("encoders", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
@@ -174,7 +198,7 @@ def _populate(graph, columns, projections, encoders, arrays):
         options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
                        learn_covariance=column["learn_covariance"],
                        covariance_learning_rate=column["covariance_learning_rate"],
-                       min_variance=column["min_variance"])
+                       min_variance=column["min_variance"], errors=column.get("errors", "signed"))
         if column["flow"]:
             options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
                            inhibition_learning_rate=column["flow_learning_rate"],
@@ -182,7 +206,7 @@ def _populate(graph, columns, projections, encoders, arrays):
         if column.get("order", 1) > 1:
             options.update(order=column["order"], smoothness=column["smoothness"])
         if not column["sensory"]:
-            has_dynamics = column.get("dynamics", f"{key}/dynamics" in arrays)   # (early version-2 files)
+            has_dynamics = column.get("dynamics", f"{key}/dynamics" in arrays)   # (version-2 files may lack it)
             options.update(flat_prior=column.get("flat_prior", False),
                            dynamics=arrays[f"{key}/dynamics"] if has_dynamics else None)
         add = graph.sensory if column["sensory"] else graph.column

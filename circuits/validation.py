@@ -5,25 +5,36 @@ import os
 import reprlib
 
 import numpy as np
-from brian2 import Quantity, second
+from brian2 import Hz, Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
 
-__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name",
-           "check_finite", "check_memory", "choice", "is_diagonal", "largest_eigenvalue", "positive_number", "random_generator",
-           "shown"]
+__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_rate", "as_time",
+           "check_name", "check_finite", "check_memory", "choice", "is_diagonal", "largest_eigenvalue",
+           "positive_number", "random_generator", "shown"]
+
+
+def _as_quantity(value, unit, kind: str, example: str, parameter: str, allow_zero: bool) -> Quantity:
+    """A single finite Quantity of ``unit``'s dimensions, > 0 (≥ 0 with ``allow_zero``)."""
+    if not isinstance(value, Quantity):
+        raise TypeError(f"{parameter} must be a Brian2 {kind} such as {example}, got {value!r}")
+    try:
+        fail_for_dimension_mismatch(value, unit)
+    except DimensionMismatchError:
+        raise TypeError(f"{parameter} must have units of {kind} (e.g. {example}), got {value!r}") from None
+    if value.size != 1 or not np.isfinite(float(value)) or float(value) < 0 or (float(value) == 0 and not allow_zero):
+        raise ValueError(f"{parameter} must be a single {'non-negative' if allow_zero else 'positive'}, finite "
+                         f"{kind}, got {value!r}")
+    return value
 
 
 def as_time(value, parameter: str) -> Quantity:
     """A positive time Quantity (e.g. ``10*ms``)."""
-    if not isinstance(value, Quantity):
-        raise TypeError(f"{parameter} must be a Brian2 time such as 10*ms, got {value!r}")
-    try:
-        fail_for_dimension_mismatch(value, second)
-    except DimensionMismatchError:
-        raise TypeError(f"{parameter} must have units of time (e.g. 10*ms), got {value!r}") from None
-    if value.size != 1 or not np.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"{parameter} must be a single positive, finite time, got {value!r}")
-    return value
+    return _as_quantity(value, second, "time", "10*ms", parameter, allow_zero=False)
+
+
+def as_rate(value, parameter: str, allow_zero: bool = False) -> Quantity:
+    """A positive (or, ``allow_zero``, non-negative) rate Quantity (e.g. ``20*Hz``)."""
+    return _as_quantity(value, Hz, "rate", "20*Hz", parameter, allow_zero)
 
 
 def shown(value) -> str:

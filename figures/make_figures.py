@@ -11,6 +11,8 @@
 - Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
 - tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
 - Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``;
+- spiking columns: rasters over the rate trajectories, and the error of the time-averaged
+  spiking estimates vs N: ``pcsim run spiking-column``;
 - the attention study, 384 points on a local Dask cluster:
   ``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64``.
 """
@@ -27,7 +29,7 @@ STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
 def main(directory=HERE):
     written = []
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening", "generalized-tracking", "amortization"):
+                 "attention", "whitening", "generalized-tracking", "amortization", "spiking-column"):
         module = SIMULATIONS[name]
         written += write(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
     study = sweep("attention", STUDY, seeds=SEEDS)

@@ -5,7 +5,9 @@
 - :mod:`populations.interneuron` — interneurons through which a column learns Σ;
 - :mod:`populations.amortization` — the encoder's proposal neurons and the learned update
   neurons of amortized inference;
-- :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
+- :mod:`populations.activations` — rate nonlinearities f with their derivatives f';
+- :mod:`populations.spiking` — Poisson populations of N neurons per rate unit, synaptic traces
+  of their spikes, and the population-rate read-out (spiking columns).
 
 This package knows nothing of circuits: :mod:`circuits` instantiates these models.
 """
@@ -14,7 +16,9 @@ from .amortization import proposal_equations, update_equations, update_variable
 from .error import INHIBITION, error_equations, prediction_variable
 from .estimate import estimate_equations, input_variable, sensory_equations
 from .interneuron import interneuron_equations
+from .spiking import THRESHOLD, input_equations, poisson_equations, readout_equations
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation", "INHIBITION", "error_equations",
            "prediction_variable", "estimate_equations", "input_variable", "sensory_equations",
-           "interneuron_equations", "proposal_equations", "update_equations", "update_variable"]
+           "interneuron_equations", "proposal_equations", "update_equations", "update_variable",
+           "THRESHOLD", "input_equations", "poisson_equations", "readout_equations"]

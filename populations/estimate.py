@@ -25,10 +25,16 @@ Variables of the NeuronGroup (all dimensionless rates unless stated):
     with generalized coordinates in units of seconds⁻ᵏ (see :mod:`circuits.generalized`).
 ``tau_estimate``
     τ_μ, the time constant (shared parameter, seconds).
+
+Estimates stay signed with rectified errors: a rate column carries μ as a signed rate; a
+spiking column (``spiking=True``) maps it onto the non-negative firing rate r0 + κ μ of a
+Poisson population (a baseline r0, see :mod:`populations.spiking`), and its inputs ``error``
+and ``input_<k>`` are synaptic traces of the error populations' spikes.
 """
 from __future__ import annotations
 
 from .activations import Activation
+from .spiking import input_equations, readout_equations
 
 __all__ = ["estimate_equations", "sensory_equations", "input_variable"]
 
@@ -38,7 +44,7 @@ def input_variable(lower_name: str) -> str:
     return f"input_{lower_name}"
 
 
-def estimate_equations(lower: dict[str, Activation], moving: bool = False) -> str:
+def estimate_equations(lower: dict[str, Activation], moving: bool = False, spiking: bool = False) -> str:
     """Brian2 equations of a latent estimate neuron.
 
     Parameters
@@ -48,21 +54,24 @@ def estimate_equations(lower: dict[str, Activation], moving: bool = False) -> st
         that projection (its f' multiplies the bottom-up input).
     moving : bool
         Generalized coordinates: add the shift term ``motion`` (per second) to dμ/dt.
+    spiking : bool
+        Inputs are synaptic traces of the error populations' spikes, plus the read-out.
     """
     terms = [f"{activation.gain('mu')} * {input_variable(name)}" for name, activation in lower.items()]
-    inputs = "".join(f"{input_variable(name)} : 1  # W^T eps from column {name}\n" for name in lower)
+    inputs = "".join(input_equations(input_variable(name), f"W^T eps from column {name}", spiking) for name in lower)
     shift = " + motion / second" if moving else ""
     return (
         f"dmu/dt = (-error + bottom_up) / tau_estimate{shift} : 1\n"
         + ("motion : 1  # D mu~: the next-order estimate (generalized coordinates)\n" if moving else "") +
         f"bottom_up = {' + '.join(terms) if terms else '0'} : 1\n"
-        "error : 1  # eps of this column (one-to-one)\n"
+        + input_equations("error", "eps of this column (one-to-one)", spiking) +
         f"{inputs}"
         "tau_estimate : second (shared, constant)\n"
+        + readout_equations(spiking)
     )
 
 
-def sensory_equations() -> str:
+def sensory_equations(spiking: bool = False) -> str:
     """Brian2 equations of a sensory estimate neuron: μ_0 is clamped to x(t).
 
     ``mu`` is written every step (before the couplings) by the column's clamp, which evaluates
@@ -71,4 +80,5 @@ def sensory_equations() -> str:
     return (
         "mu : 1  # clamped to the stimulus x(t)\n"
         "run_start : second (shared)\n"
+        + readout_equations(spiking)
     )

@@ -25,15 +25,16 @@ def edge(upper, lower, weights, activation="linear", bias=0.0):
     return e
 
 
-def build_circuit(model: Model, backend="dense", **kwargs) -> Circuit:
-    """The Circuit with the same levels and edges as the reference ``model``."""
+def build_circuit(model: Model, backend="dense", errors="signed", **kwargs) -> Circuit:
+    """The Circuit with the same levels and edges as the reference ``model`` (every column
+    with ``errors`` "signed" or "rectified")."""
     circuit = Circuit(backend=backend, **kwargs)
     for name, level in model.levels.items():
         if level.sensory:
-            circuit.sensory(name, level.size, covariance=level.covariance)
+            circuit.sensory(name, level.size, covariance=level.covariance, errors=errors)
         else:
             prior = 0.0 if level.prior_mean is None else level.prior_mean
-            circuit.column(name, level.size, covariance=level.covariance, prior_mean=prior)
+            circuit.column(name, level.size, covariance=level.covariance, prior_mean=prior, errors=errors)
     for e in model.edges:
         circuit.connect(e.upper, e.lower, weights=e.weights, activation=getattr(e, "activation", "linear"),
                         bias=e.bias)

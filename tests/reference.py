@@ -184,3 +184,44 @@ def simulate_batch(model: Model, stimulus: dict, steps: int, dt: float, tau_esti
                 new_mu[name] = mu[name] + dt / tau_estimate * drive
         mu, eps = new_mu, new_eps
     return mu
+
+
+def simulate_rectified(model: Model, stimulus: dict, steps: int, dt: float, tau_estimate: float,
+                       tau_error: float):
+    """Rectified error pairs (no interneurons, no attention), written from README's equations:
+    every level's errors are neurons ε+ = [v+]+ and ε− = [v−]+ with membranes
+
+        v± ← v± + dt/τ_ε (−v± ± (e + μ − g − Σ e)),   e = ε+ − ε−,
+
+    and the estimates read e, μ ← μ + dt/τ_μ (−e_ℓ + Σ_k f_k'(μ) ⊙ W_kᵀ e_k). Returns the
+    trajectories (steps, size) of μ, ε+ and ε− ({name: ...} each), the state at the start of
+    every step."""
+    mu = {name: np.zeros(level.size) if level.sensory or level.prior_mean is None else np.array(level.prior_mean, float)
+          for name, level in model.levels.items()}
+    plus = {name: np.zeros(level.size) for name, level in model.levels.items()}
+    minus = {name: np.zeros(level.size) for name, level in model.levels.items()}
+    records = [{name: np.empty((steps, level.size)) for name, level in model.levels.items()} for _ in range(3)]
+    for n in range(steps):
+        rates = {}
+        for name, level in model.levels.items():
+            if level.sensory:
+                mu[name] = np.array(stimulus[name][n], dtype=float)
+            rates[name] = (np.maximum(plus[name], 0), np.maximum(minus[name], 0))
+            for record, value in zip(records, (mu[name], *rates[name])):
+                record[name][n] = value
+        error = {name: positive - negative for name, (positive, negative) in rates.items()}
+        new_mu = {}
+        for name, level in model.levels.items():
+            prediction = np.zeros(level.size) if level.prior_mean is None else np.array(level.prior_mean, float)
+            drive = -error[name]
+            for edge in model.edges:
+                if edge.lower == name:
+                    prediction = prediction + edge.weights @ edge.f(mu[edge.upper]) + edge.bias
+                if edge.upper == name:
+                    drive = drive + edge.fprime(mu[name]) * (edge.weights.T @ error[edge.lower])
+            signed_drive = error[name] + mu[name] - prediction - level.covariance @ error[name]
+            plus[name] = plus[name] + dt / tau_error * (-plus[name] + signed_drive)
+            minus[name] = minus[name] + dt / tau_error * (-minus[name] - signed_drive)
+            new_mu[name] = mu[name] if level.sensory else mu[name] + dt / tau_estimate * drive
+        mu = new_mu
+    return tuple(records)

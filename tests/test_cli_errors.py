@@ -217,6 +217,7 @@ def test_sweep_without_the_sweep_extra_names_the_pip_command(never_swept, monkey
 
 def test_an_unreachable_scheduler_is_one_line_before_the_sweep(never_swept, capfd, tmp_path):
     import dask
+    import distributed  # noqa: F401 -- first: leaving dask.config.set would drop defaults it loads inside
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         assert main(["sweep", "attention", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path)]) == 2
     line = _one_line(capfd)

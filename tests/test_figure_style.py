@@ -21,8 +21,8 @@ from circuits.simulations import SIMULATIONS, style
 #: Short durations that still exercise every figure (the defaults run in figures/make_figures.py).
 SHORT = {"bogacz-perception": 600 * ms, "linear-gaussian": 400 * ms, "bogacz-variance": 4000 * ms,
          "learn-linear": 10000 * ms, "attention": 400 * ms, "whitening": 500 * ms,
-         "generalized-tracking": 6 * second, "amortization": 1000 * ms}
-SLOW = {"generalized-tracking", "amortization"}
+         "generalized-tracking": 6 * second, "amortization": 1000 * ms, "spiking-column": 250 * ms}
+SLOW = {"generalized-tracking", "amortization", "spiking-column"}
 #: Small sweeps for each simulation's study figure: (grid, seeds, duration); the figure of the
 #: full study is drawn by figures/make_figures.py.
 SWEEPS = {"attention": [({"gain": [0.5, 2.0], "noise": [0.5]}, 3, 2 * ms),

@@ -6,7 +6,8 @@
 2. Random invalid inputs to every public entry point raise ValueError or TypeError naming the
    parameter, from this package's own checks: never a NumPy or Brian2 error from deep inside.
 3. save → load → run is bit-identical for random circuits with every option (learning rules,
-   feedback, attention, interneurons, flows, encoders, batches, time constants, engine options).
+   feedback, attention, interneurons, flows, encoders, signed or rectified errors, batches, time
+   constants, engine options).
 
 Each distinct circuit structure compiles its Cython code once (2–10 s; Brian2 caches it on
 disk), so (1) draws few examples of a few structures, and (2) and (3) run on Brian2's NumPy
@@ -107,10 +108,10 @@ def _point(seed, x=0.0):
 CALLS = [
     *[(name, [name], lambda v, name=name: Circuit(**{"target": "numpy", name: v}))
       for name in ("dt", "tau_estimate", "tau_error", "backend", "target", "divergence_threshold", "check_interval",
-                   "seed", "batch_size", "device")],
+                   "seed", "batch_size", "device", "neurons")],
     *[(name, [name], lambda v, name=name: Circuit(target="numpy").sensory("x", 2, **{name: v}))
       for name in ("covariance", "prior_mean", "covariance_learning_rate", "min_variance", "lateral_inhibition",
-                   "inhibition_radius", "inhibition_grid", "order", "smoothness", "inhibition_learning_rate")],
+                   "inhibition_radius", "inhibition_grid", "order", "smoothness", "inhibition_learning_rate", "errors")],
     ("name", ["name"], lambda v: Circuit(target="numpy").sensory(v, 2)),
     ("size", ["size"], lambda v: Circuit(target="numpy").sensory("x", v)),
     ("size", ["size"], lambda v: Circuit(target="numpy").column("z", v)),
@@ -181,7 +182,8 @@ def circuits_with_every_option(draw):
     dt, batch, divergence check, backend; per column Σ (diagonal or full), prior mean,
     covariance learning through interneurons (with its minimum variance), a whitening flow
     (autoregressive, symmetric or a centre-surround on a grid; learned or not), generalized
-    coordinates (order, smoothness, dynamics, flat prior); per projection activation (a custom
+    coordinates (order, smoothness, dynamics, flat prior), signed or rectified (ε+/ε−) errors; per
+    projection activation (a custom
     one too), bias, plasticity, weight decay, learned bias, feedback (tied, random,
     Kolen–Pollack); attention (constant vector or TimedArray); an encoder with learned updates."""
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
@@ -213,13 +215,14 @@ def circuits_with_every_option(draw):
     flow = draw(st.sampled_from([None, None, "autoregressive", "symmetric"]))
     learn_covariance = draw(st.booleans()) and flow is None
     full = draw(st.booleans())
+    errors = st.sampled_from(["signed", "rectified"])
     circuit.sensory("x", sizes[0], covariance=_spd(rng, sizes[0]) if full else rng.uniform(0.5, 2, sizes[0]),
                     learn_covariance=learn_covariance, covariance_learning_rate=0.01,
                     min_variance=draw(st.sampled_from([1e-3, 0.3])),
-                    lateral_inhibition=flow, learn_inhibition=bool(flow) and draw(st.booleans()))
+                    lateral_inhibition=flow, learn_inhibition=bool(flow) and draw(st.booleans()), errors=draw(errors))
     for k, (name, size) in enumerate(zip(names[1:], sizes[1:]), start=1):
         circuit.column(name, size, covariance=rng.uniform(0.5, 2, size), prior_mean=rng.normal(size=size),
-                       learn_covariance=k == 1 and draw(st.booleans()))
+                       learn_covariance=k == 1 and draw(st.booleans()), errors=draw(errors))
     for k in range(len(sizes) - 1):
         if flow and k == 0:
             continue   # a whitening column cannot be predicted

@@ -24,8 +24,9 @@ from ..amortization import EncoderState
 from ..column import ColumnState
 from ..coupling import build_synapses, dense_couplings
 from ..learning import apply_learning
-from ..recording import Recorder
+from ..recording import Recorder, recorded_sources
 from ..sequence import ItemBoundaries
+from ..spiking import SpikingNetwork
 from ..validation import as_time, choice
 from .base import (Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence, own_objects,
                    quiet_invalid_values)
@@ -81,9 +82,9 @@ class RuntimeEngine(Engine):
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch, codeobj_class)
             checked += built.values()
-            if column.sensory:   # μ_0 has no differential equation: nothing to integrate
+            if column.sensory and not column.spiking:   # μ_0 has no differential equation: nothing to integrate
                 built["estimate"].state_updater.active = False
-            column.bind(built, ColumnState(batch, **_live(built, column.state_variables())))
+            column.bind(built, ColumnState.from_arrays(batch, _live(built, column.state_variables()), column.rectified))
             groups.update({group.name: group for group in built.values()})
         for encoder in graph.encoders.values():
             built = encoder.build_groups(clock, batch, codeobj_class)
@@ -100,20 +101,35 @@ class RuntimeEngine(Engine):
             name=f"{column.name}_attention", codeobj_class=codeobj_class)
             for column in graph.columns.values() if column.state.gain is not None}
         objects += [*self._clamps.values(), *self._attention_clamps.values()]
+        self._spikes, self._couplings = None, None
+        if graph.spiking:   # every coupling is carried by spikes
+            self._spikes = SpikingNetwork(graph, groups, clock, batch, codeobj_class)
+            objects += self._spikes.objects
+        else:
+            objects += self._build_couplings(groups, codeobj_class)
+        self._calls = []
+        objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
+
+    def _build_couplings(self, groups: dict, codeobj_class) -> list:
+        """The rate circuit's couplings: dense ones in the per-step network operation, the
+        others as Synapses (returned)."""
+        graph, batch, objects = self.graph, self.batch, []
+        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
         internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
         dense = internal if graph.backend == "dense" else []
         if graph.backend != "dense":
-            objects += [build_synapses(c, groups, clock, batch.copies, codeobj_class) for c in internal]
+            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=paired)
+                        for c in internal]
         for projection in graph.projections:
             if projection.backend == "dense":
                 dense += projection.couplings()
             else:
-                projection.synapses = [build_synapses(c, groups, clock, batch.copies, codeobj_class)
-                                       for c in projection.couplings()]
+                projection.synapses = [build_synapses(c, groups, self._clock, batch.copies, codeobj_class,
+                                                      paired=paired) for c in projection.couplings()]
                 objects += projection.synapses
-        self._couplings = dense_couplings(dense, groups, batch.batched) if dense else None
-        self._calls = []
-        objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
+        if dense:
+            self._couplings = dense_couplings(dense, groups, batch.batched, batch.copies, paired)
+        return objects
 
     @property
     def time(self) -> float:
@@ -137,22 +153,21 @@ class RuntimeEngine(Engine):
             clamp.active = isinstance(column.attention, TimedArray)
             if clamp.active:   # the same gains for every copy of a batch
                 gains = column.attention
-                namespace[f"attention_{name}"] = TimedArray(self.batch.tile(gains.values), dt=gains.dt * second,
+                namespace[f"attention_{name}"] = TimedArray(column.state.tile(gains.values), dt=gains.dt * second,
                                                             name=f"attention_{name}")
                 column.error.run_start = network.t
             else:
                 column.apply_attention()
+        if self._spikes:
+            self._spikes.apply()
+            self._spikes.seed_run()
         calls, recorder, boundaries = [], None, None
         if plan.sequence is not None:
             boundaries = ItemBoundaries(graph, self.batch, plan.sequence)
             calls.append(boundaries.on_step)
         if plan.record_every:
-            sources = []
-            for column in graph.columns.values():
-                sources += [("estimate", column.name, column.state.estimate), ("error", column.name, column.state.error)]
-                if isinstance(column.attention, TimedArray):
-                    sources.append(("gain", column.name, column.state.gain))
-            recorder = Recorder(sources, self._clock.variables["t"].get_value(), plan.record_every, plan.steps)
+            recorder = Recorder(recorded_sources(graph), self._clock.variables["t"].get_value(), plan.record_every,
+                                plan.steps)
             calls.append(recorder.on_step)
         if self._couplings is not None:
             calls.append(self._couplings)
@@ -203,6 +218,8 @@ class RuntimeEngine(Engine):
             for column in self.graph.columns.values():
                 column.initial_state()
             self._network.t_ = 0.0
+            if self._spikes:
+                self._spikes.runs = 0
         self._diverged = None
 
 

@@ -10,7 +10,10 @@ Standalone programs cannot call back into Python, so Brian2 skips ``network_oper
 — silently. Nothing here is one: every coupling is a Brian2 ``Synapses`` object with a
 ``(summed)`` variable (built by the same :func:`~circuits.coupling.build_synapses` as the
 runtime engine's synapses backend), the recording is Brian2 ``StateMonitor``s, and divergence
-is checked on the results when the program ends. What needs Python during a run is refused
+is checked on the results when the program ends. A spiking circuit (:mod:`circuits.spiking`)
+runs here too — its synapses carry spikes, its read-outs are recorded with the states, and its
+weights and tonic inputs are passed as ``run_args`` like the rate couplings'. What needs
+Python during a run is refused
 with an error naming it: learning, encoders, sequences (``run_sequence``), attention that
 changes during a run. Brian2 keeps one standalone project per process: building a second
 standalone circuit ends the first one's runs.
@@ -20,11 +23,12 @@ from __future__ import annotations
 import tempfile
 
 import numpy as np
-from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, get_device, set_device
+from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, get_device, seed, set_device
 
 from ..column import ColumnState
-from ..coupling import build_synapses, synapse_indices
+from ..coupling import build_synapses, synapse_layout
 from ..recording import Trace
+from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 
 __all__ = ["StandaloneEngine"]
@@ -47,7 +51,8 @@ class StandaloneEngine(Engine):
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
         self._monitors = {}
-        self._synapses = []         # (Synapses, coupling, (post, pre) of its synapses)
+        self._synapses = []         # (Synapses, coupling, SynapseLayout)
+        self._spikes = None         # the SpikingNetwork of a spiking circuit
         self._parameters = {}       # (group name, variable) -> the state array passed as run_args
         self._time = 0.0
 
@@ -94,23 +99,31 @@ class StandaloneEngine(Engine):
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch)
             fields = column.state_variables()
-            state = ColumnState(batch, **{f: np.zeros(built[p].N) for f, (p, v) in fields.items()})
-            column.bind(built, state)
+            arrays = {f: np.zeros(built[p].N) for f, (p, v) in fields.items()}
+            column.bind(built, ColumnState.from_arrays(batch, arrays, column.rectified))
             for field, (population, variable) in fields.items():
-                self._parameters[(built[population].name, variable)] = getattr(state, field)
+                self._parameters[(built[population].name, variable)] = arrays[field]
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
         for (name, variable), values in self._parameters.items():   # the program's own initial values
             setattr(groups[name], variable, values)
-        couplings = [c for column in graph.columns.values() for c in column.couplings()]
-        couplings += [c for p in graph.projections for c in p.couplings()]
-        for coupling in couplings:
-            # every pair of a weight matrix gets a synapse, so that new weights fit the program
-            synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True)
-            indices = None if coupling.matrix is None else synapse_indices(coupling.matrix, all_pairs=True)
-            self._synapses.append((synapses, coupling, indices))
-            objects.append(synapses)
+        if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
+            self._spikes = SpikingNetwork(graph, groups, clock, batch)
+            objects += self._spikes.objects
+            if graph.seed is not None:
+                seed(graph.seed)
+        else:
+            couplings = [c for column in graph.columns.values() for c in column.couplings()]
+            couplings += [c for p in graph.projections for c in p.couplings()]
+            paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+            for coupling in couplings:
+                # every pair of a weight matrix gets a synapse, so that new weights fit the program
+                synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True, paired=paired)
+                layout = synapse_layout(coupling, groups[coupling.source].N, groups[coupling.target].N, batch.copies,
+                                        coupling.source in paired, coupling.target in paired, all_pairs=True)
+                self._synapses.append((synapses, coupling, layout))
+                objects.append(synapses)
         graph.freeze()
         self.built = True
         return objects
@@ -131,11 +144,14 @@ class StandaloneEngine(Engine):
                                                              order=-1, name=f"{column.name}_clamp"))
             if plan.record_every:
                 for column in self.graph.columns.values():
-                    for population, variable in (("estimate", "mu"), ("error", "eps")):
+                    fields = column.state_variables()
+                    recorded = [fields["estimate"], fields["error"]]
+                    recorded += [fields["estimate_rate"], fields["error_rate"]] if self.graph.spiking else []
+                    for population, variable in recorded:
                         group = getattr(column, population)
                         monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * self.graph.timing.dt,
-                                               name=f"{group.name}_monitor")
-                        self._monitors[(column.name, variable)] = monitor
+                                               name=f"{group.name}_{variable}_monitor")
+                        self._monitors[(column.name, population, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
             self._network.run(plan.steps * self.graph.timing.dt, namespace=namespace)
@@ -190,9 +206,11 @@ class StandaloneEngine(Engine):
             column.apply_attention()
         for (name, variable), values in self._parameters.items():   # continue from the current state
             run_args[getattr(self._groups[name], variable)] = values
-        for synapses, coupling, indices in self._synapses:
-            if indices is not None:   # the current matrix (weights, Σ, flows) of every coupling
-                run_args[synapses.w] = np.tile(coupling.matrix[indices], self.batch.copies)
+        for synapses, coupling, layout in self._synapses:
+            if coupling.matrix is not None:   # the current matrix (weights, Σ, flows) of every coupling
+                run_args[synapses.w] = layout.weights(coupling.matrix)
+        if self._spikes:
+            run_args.update(self._spikes.parameters())
         with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
             self._device.run(self.directory, with_output=False, run_args=run_args)
         for (name, variable), values in self._parameters.items():
@@ -202,9 +220,16 @@ class StandaloneEngine(Engine):
         self.check_divergence("at the end of the standalone run")
         if not plan.record_every:
             return None, None
-        t = np.asarray(self._monitors[(next(iter(graph.columns)), "mu")].t_) + start
-        return Trace(t, {name: self._monitors[(name, "mu")].mu.T.copy() for name in graph.columns},
-                     {name: self._monitors[(name, "eps")].eps.T.copy() for name in graph.columns}), None
+
+        def recorded(name, population, variable):
+            return getattr(self._monitors[(name, population, variable)], variable).T.copy()
+
+        t = np.asarray(self._monitors[(next(iter(graph.columns)), "estimate", "mu")].t_) + start
+        rates = {name: {population: np.asarray(recorded(name, population, "readout")) for population in
+                        ("estimate", "error")} for name in graph.columns} if graph.spiking else {}
+        return Trace(t, {name: recorded(name, *c.state_variables()["estimate"]) for name, c in graph.columns.items()},
+                     {name: recorded(name, *c.state_variables()["error"]) for name, c in graph.columns.items()},
+                     firing_rates=rates), None
 
     def reset(self):
         if self.built:

@@ -15,13 +15,13 @@ a sweep, which never asks for them, never draws them.
 from __future__ import annotations
 
 from . import (amortization, attention, bogacz_perception, bogacz_variance, generalized_tracking, learn_linear,
-               linear_gaussian, whitening)
+               linear_gaussian, spiking_column, whitening)
 from .duration import check_duration, check_module_duration
 from .outcome import Outcome
 
 SIMULATIONS = {module.NAME: module for module in (linear_gaussian, bogacz_perception, bogacz_variance,
                                                   learn_linear, attention, whitening,
-                                                  generalized_tracking, amortization)}
+                                                  generalized_tracking, amortization, spiking_column)}
 
 __all__ = ["SIMULATIONS", "Outcome", "check_duration", "check_module_duration", "get_simulation"]
 

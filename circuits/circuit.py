@@ -16,7 +16,7 @@ from .projection import Projection
 from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
 from .stimulus import run_stimuli, sequence_stimuli
-from .validation import as_matrix, positive_number
+from .validation import positive_number
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -289,10 +289,10 @@ class Circuit:
         return self.graph.projection(upper, lower).weights
 
     def set_weights(self, upper: ColumnRef, lower: ColumnRef, weights):
-        """Replace W of the projection from ``upper`` to ``lower`` (shape (lower.size, upper.size))
-        from the next step (runtime) or the next run (standalone, without recompiling)."""
+        """Replace W of the projection from ``upper`` to ``lower`` (shape (lower.size, upper.size);
+        a list [V_1, …, V_K] for a deep projection) from the next step (runtime) or the next run
+        (standalone, without recompiling)."""
         projection: Projection = self.graph.projection(upper, lower)
-        weights = as_matrix(weights, projection.weights.shape, "weights")
         if projection.synapses:
             raise ValueError("set_weights: this projection's runtime Synapses were built for the old "
                              "connectivity; use backend='dense' (or device='cpp_standalone')")

@@ -27,6 +27,15 @@ trajectories:
 Both run before the groups' state updaters, so every step is a plain forward-Euler step of
 the whole circuit (all couplings read the state at the start of the step).
 
+A source variable may be a Brian2 subexpression of its group (the potential h_k and the
+backpropagating δ_k of a dendritic compartment, :mod:`populations.dendrite`): Synapses read it
+as Brian2 does, and the dense builder evaluates the same expression with NumPy. Couplings
+into compartments carry an ``order`` < 0: within a step they are computed first, in
+increasing order (a deep pathway's forward pass, then its backward pass), so that each reads
+the compartments before it *in the same step*; the dense builder computes them in that order
+and a Synapses coupling's summed variable is scheduled at that order (before the default −1
+of every other summed variable, and before the state updaters at 0).
+
 With a batch of B copies (:class:`~circuits.batch.Batch`) every group holds B copies of its
 neurons, batch-major: a dense coupling is one matrix–matrix product over the batch,
 (B, n_source) @ Mᵀ, and a Synapses coupling connects each copy to its own copy only.
@@ -37,8 +46,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import NeuronGroup, Synapses
+from brian2.core.variables import Subexpression
+from brian2.utils.stringtools import get_identifiers, word_substitute
 
-from populations import Activation
+from populations import Activation, numpy_function
 
 __all__ = ["Coupling", "build_synapses", "dense_couplings", "synapse_indices"]
 
@@ -49,7 +60,9 @@ class Coupling:
 
     ``source`` and ``target`` are Brian2 group names. ``matrix`` is (target size, source size)
     — the live parameter array, so learning is seen at the next step — or None for a
-    one-to-one copy; ``activation`` is f, or None for the identity.
+    one-to-one copy; ``activation`` is f, or None for the identity. ``order`` < 0 computes the
+    coupling earlier within the step (couplings into dendritic compartments; 0: with all
+    others, which never read a coupling's result in the same step).
     """
 
     name: str
@@ -59,6 +72,7 @@ class Coupling:
     target_variable: str
     matrix: np.ndarray | None
     activation: Activation | None = None
+    order: int = 0
 
     def source_expression(self) -> str:
         variable = f"{self.source_variable}_pre"
@@ -81,7 +95,7 @@ def build_synapses(coupling: Coupling, groups: dict[str, NeuronGroup], clock, co
                             f"{coupling.target_variable}_post = {coupling.source_expression()} : 1 (summed)",
                             name=coupling.name, clock=clock, codeobj_class=codeobj_class)
         synapses.connect(j="i")
-        return synapses
+        return _scheduled(synapses, coupling)
     synapses = Synapses(source, target,
                         f"w : 1 (constant)\n"
                         f"{coupling.target_variable}_post = w * {coupling.source_expression()} : 1 (summed)",
@@ -91,7 +105,34 @@ def build_synapses(coupling: Coupling, groups: dict[str, NeuronGroup], clock, co
     copy = np.arange(copies)[:, None]
     synapses.connect(i=(pre + columns * copy).ravel(), j=(post + rows * copy).ravel())
     synapses.w = np.tile(coupling.matrix[post, pre], copies)
+    return _scheduled(synapses, coupling)
+
+
+def _scheduled(synapses: Synapses, coupling: Coupling) -> Synapses:
+    """Schedule the summed variable of a coupling with an ``order`` (see the module docstring)."""
+    if coupling.order:
+        synapses.summed_updaters[f"{coupling.target_variable}_post"].order = coupling.order
     return synapses
+
+
+def _source_values(group: NeuronGroup, variable: str, activation: Activation | None):
+    """(function, arrays): f(source.variable) = function(*arrays) with NumPy; function None
+    means the values are arrays[0] itself. A subexpression is expanded into the group's
+    arrays (the live arrays Brian2's code reads)."""
+    expression = variable
+    while True:   # expand subexpressions until only array variables are left
+        names = [n for n in get_identifiers(expression) if isinstance(group.variables.get(n), Subexpression)]
+        if not names:
+            break
+        expression = word_substitute(expression, {n: f"({group.variables[n].expr})" for n in names})
+    if expression == variable and (activation is None or activation.is_identity):
+        return None, (group.variables[variable].get_value(),)
+    if expression == variable:
+        return activation.rate_numpy, (group.variables[variable].get_value(),)
+    if activation is not None:
+        expression = activation.rate(expression)
+    arguments = sorted(n for n in get_identifiers(expression) if n in group.variables)
+    return numpy_function(expression, arguments), tuple(group.variables[n].get_value() for n in arguments)
 
 
 def dense_couplings(couplings: list[Coupling], groups: dict[str, NeuronGroup], batched: bool):
@@ -101,33 +142,33 @@ def dense_couplings(couplings: list[Coupling], groups: dict[str, NeuronGroup], b
     The group arrays are looked up once; they are the arrays Brian2's generated code reads,
     so writing them in place is seen by the state updaters of the same step. When
     ``batched``, the arrays are viewed as (B, n) and each product is (B, n_source) @ Mᵀ.
+    Couplings are computed in increasing ``order`` (stable: the others in the order given).
     """
     copies, products = [], []
-    for coupling in couplings:
-        source = groups[coupling.source].variables[coupling.source_variable].get_value()
+    for coupling in sorted(couplings, key=lambda c: c.order):
+        rate, arguments = _source_values(groups[coupling.source], coupling.source_variable, coupling.activation)
         target = groups[coupling.target].variables[coupling.target_variable].get_value()
-        rate = coupling.activation.rate_numpy if coupling.activation is not None else None
         if coupling.matrix is None:
             if rate is not None:
                 raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")
-            copies.append((source, target))
+            copies.append((arguments[0], target))
             continue
         if batched:
-            source_rows = source.reshape(len(target) // coupling.matrix.shape[0], -1)
-            target_rows = target.reshape(source_rows.shape[0], -1)
-            products.append((source_rows, coupling.matrix.T, target_rows, rate))
+            rows = len(target) // coupling.matrix.shape[0]
+            arguments = tuple(a.reshape(rows, -1) for a in arguments)
+            products.append((arguments, coupling.matrix.T, target.reshape(rows, -1), rate))
         else:
-            products.append((coupling.matrix, source, target, rate))
+            products.append((arguments, coupling.matrix, target, rate))
 
     def compute_couplings():
-        # every product reads the state at the start of the step; copies are one-to-one links
-        for left, right, target, rate in products:
-            if rate is None:
-                np.dot(left, right, out=target)
-            elif batched:
-                np.dot(rate(left), right, out=target)   # (B, n_s) @ Mᵀ: the same M, seen transposed
+        # in order: compartments first (each reads those before it), then every other coupling,
+        # which reads the state at the start of the step; copies are one-to-one links
+        for arguments, matrix, target, rate in products:
+            values = arguments[0] if rate is None else rate(*arguments)
+            if batched:
+                np.dot(values, matrix, out=target)   # (B, n_s) @ Mᵀ: the same M, seen transposed
             else:
-                np.dot(left, rate(right), out=target)
+                np.dot(matrix, values, out=target)
         for source, target in copies:
             target[:] = source
 

@@ -3,6 +3,9 @@
     F = Σ_ℓ ½ [ (μ_ℓ − g_ℓ)ᵀ Σ_ℓ⁻¹ (μ_ℓ − g_ℓ) + log det(2π Σ_ℓ) ],
     g_ℓ = Σ_p W_p f_p(μ_p) + b_ℓ   (the prediction from the upper columns p; m for a top column)
 
+A deep projection contributes its network's output h_K instead of W_p f_p(μ_p)
+(:meth:`Projection.prediction`, the final bias with b_ℓ).
+
 In generalized coordinates μ_ℓ, g_ℓ and Σ_ℓ are the generalized ones (μ̃, (I ⊗ W) μ̃_p,
 S(s) ⊗ Σ); a column with dynamics A puts (D − A) μ̃ (below the top order) in place of μ_ℓ
 and has no prediction; a column with a flat prior contributes nothing.
@@ -45,8 +48,8 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
         if column.estimate_map is not None:
             mu = mu @ column.estimate_map.T
         prediction = (column.offset if column.estimate_map is None else 0.0) + sum(
-            (p.activation.rate_numpy(np.asarray(estimates[p.upper.name], dtype=float)) @ p.synaptic_weights.T
-             for p in column.downward), np.zeros(column.error_size))
+            (p.prediction(np.asarray(estimates[p.upper.name], dtype=float)) for p in column.downward),
+            np.zeros(column.error_size))
         gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
         residual = (mu - prediction) * np.sqrt(gain)
         if is_diagonal(column.covariance):   # no matrix product, no inverse

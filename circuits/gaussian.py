@@ -2,14 +2,15 @@
 (Gauss–Newton) posterior precision of any circuit at its current estimates.
 
 Each level contributes ½ rᵀ Σ⁻¹ r to F with the residual r_ℓ = M_ℓ μ_ℓ − Σ_p W_p f(μ_p) − b_ℓ
-(M_ℓ = I, or D − A for a column with dynamics; μ_ℓ = x for a sensory column). Stacking the
-latent estimates in z, the Jacobian of r_ℓ is J_ℓ = ∂r_ℓ/∂z, and
+(M_ℓ = I, or D − A for a column with dynamics; μ_ℓ = x for a sensory column; a deep projection
+puts its network's output in place of W_p f(μ_p)). Stacking the latent estimates in z, the
+Jacobian of r_ℓ is J_ℓ = ∂r_ℓ/∂z (through every layer of a deep projection), and
 
     H = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ J_ℓ
 
-is the Gauss–Newton Hessian of F: exact for linear projections, where F is quadratic and
-r_ℓ = J_ℓ z − d_ℓ, so the posterior mean solves H z* = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ d_ℓ and the posterior
-covariance is H⁻¹.
+is the Gauss–Newton Hessian of F: exact for linear projections (one layer or several), where F
+is quadratic and r_ℓ = J_ℓ z − d_ℓ, so the posterior mean solves H z* = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ d_ℓ and
+the posterior covariance is H⁻¹.
 """
 from __future__ import annotations
 
@@ -35,8 +36,7 @@ def _jacobian(column, index: dict, size: int, estimates: dict) -> np.ndarray:
     if not column.sensory:
         J[:, index[column.name]] = np.eye(column.size) if column.estimate_map is None else column.estimate_map
     for projection in column.downward:
-        slope = projection.activation.gain_numpy(np.asarray(estimates[projection.upper.name], dtype=float))
-        J[:, index[projection.upper.name]] -= projection.synaptic_weights * slope
+        J[:, index[projection.upper.name]] -= projection.jacobian(estimates[projection.upper.name])
     return J
 
 
@@ -75,7 +75,7 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     covariance : ndarray
         The posterior covariance H⁻¹ of the stacked latents (in ``means`` order).
     """
-    nonlinear = [p for p in circuit.projections if not p.activation.is_identity]
+    nonlinear = [p for p in circuit.projections if not p.linear]
     if nonlinear:
         raise ValueError(f"exact_posterior needs linear projections; {nonlinear[0]} is not")
     missing = {c.name for c in circuit.columns.values() if c.sensory} - set(observations)
@@ -87,9 +87,11 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     precision = np.zeros((size, size))
     drive = np.zeros(size)
     for column in _weighted_columns(circuit):
-        # r = J z − d with d = b_ℓ (− x for a sensory column); no offset under dynamics
+        # r = J z − d with d = b_ℓ + the predictions at z = 0 (hidden biases of deep projections),
+        # − x for a sensory column; no offset under dynamics
         J = _jacobian(column, index, size, zeros)
         d = column.offset.copy() if column.estimate_map is None else np.zeros(column.error_size)
+        d += sum((p.prediction(zeros[p.upper.name]) for p in column.downward), np.zeros(column.error_size))
         if column.sensory:
             d -= np.asarray(observations[column.name], dtype=float)
         precision += J.T @ column.precision @ J

@@ -1,6 +1,7 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 2. The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3 (version 3 added deep projections and encoders: one array per layer, the
+activations of every layer and the credit-assignment options and weights). The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
@@ -13,7 +14,7 @@ as after :meth:`Circuit.reset`.
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
 yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+and version-2 files (one layer per projection) still load.
 """
 from __future__ import annotations
 
@@ -29,11 +30,50 @@ from populations import Activation
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
 FORMAT = "predictive-circuits"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _activation(activation: Activation) -> list:
     return [activation.rate_expression, activation.gain_expression, activation.name]
+
+
+def _save_layers(dendrite, key: str, arrays: dict) -> dict:
+    """The layers of a pathway: its metadata entries, and its arrays written into ``arrays``
+    (one layer keeps version 2's ``weights`` and ``bias`` names)."""
+    entry = {"layers": dendrite.layers, "activations": [_activation(f) for f in dendrite.activations],
+             "credit": dendrite.credit}
+    if dendrite.layers == 1:
+        return entry
+    for kind, values in (("weights", dendrite.weights), ("bias", dendrite.biases),
+                         ("alignment_weights", dendrite.alignment_weights or []),
+                         ("inverse_weights", dendrite.inverse_weights or []),
+                         ("inverse_biases", dendrite.inverse_biases or [])):
+        for k, value in enumerate(values):
+            arrays[f"{key}/{kind}/{k}"] = value
+    if dendrite.credit == "target-prop":
+        entry.update(target_step=dendrite.target_step, inverse_learning_rate=dendrite.inverse_learning_rate,
+                     inverse_noise=dendrite.inverse_noise)
+    return entry
+
+
+def _read_layers(entry: dict, key: str, arrays: dict) -> dict:
+    """Keyword arguments of connect/encoder for the layers saved by :func:`_save_layers`."""
+    layers = entry.get("layers", 1)
+    if layers == 1:
+        return {"weights": arrays[f"{key}/weights"], "bias": arrays[f"{key}/bias"],
+                "activation": Activation(*entry["activation"])}
+    options = {"weights": [arrays[f"{key}/weights/{k}"] for k in range(layers)],
+               "bias": [arrays[f"{key}/bias/{k}"] for k in range(layers)],
+               "activation": [Activation(*a) for a in entry["activations"]], "credit": entry["credit"]}
+    options.update({name: entry[name] for name in ("inverse_learning_rate", "inverse_noise") if name in entry})
+    return options
+
+
+def _restore_credit(dendrite, key: str, arrays: dict):
+    """The learned or drawn credit-assignment weights saved by :func:`_save_layers`."""
+    for kind in ("alignment_weights", "inverse_weights", "inverse_biases"):
+        for k, live in enumerate(getattr(dendrite, kind) or []):
+            live[:] = arrays[f"{key}/{kind}/{k}"]
 
 
 def save(graph, options: dict, path):
@@ -64,9 +104,10 @@ def save(graph, options: dict, path):
                             "activation": _activation(projection.activation), "backend": projection.backend,
                             "plastic": projection.plastic, "learning_rate": projection.learning_rate,
                             "weight_decay": projection.weight_decay, "learn_bias": projection.learn_bias,
-                            "feedback": projection.feedback})
-        arrays[f"{key}/weights"] = projection.weights
-        arrays[f"{key}/bias"] = projection.bias
+                            "feedback": projection.feedback, **_save_layers(projection.dendrite, key, arrays)})
+        if projection.layers == 1:
+            arrays[f"{key}/weights"] = projection.weights
+            arrays[f"{key}/bias"] = projection.bias
         if projection.feedback != "tied":
             arrays[f"{key}/feedback_weights"] = projection.feedback_weights
     for encoder in graph.encoders.values():
@@ -75,9 +116,11 @@ def save(graph, options: dict, path):
                          "activation": _activation(encoder.activation), "plastic": encoder.plastic,
                          "learning_rate": encoder.learning_rate, "iterations": encoder.iterations,
                          "update_gain": encoder.update_gain, "update_learning_rate": encoder.update_learning_rate,
-                         "read_duration": float(encoder.read_steps * graph.timing.dt)})
-        arrays[f"{key}/weights"] = encoder.weights
-        arrays[f"{key}/bias"] = encoder.bias
+                         "read_duration": float(encoder.read_steps * graph.timing.dt),
+                         **_save_layers(encoder.dendrite, key, arrays)})
+        if encoder.layers == 1:
+            arrays[f"{key}/weights"] = encoder.weights
+            arrays[f"{key}/bias"] = encoder.bias
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
@@ -167,17 +210,20 @@ def _populate(graph, columns, projections, encoders, arrays):
             added.attend(gain if dt is None else TimedArray(gain, dt=dt * second))
     for p in projections:
         key = f"projection/{p['upper']}/{p['lower']}"
-        graph.connect(p["upper"], p["lower"], weights=arrays[f"{key}/weights"],
-                      activation=Activation(*p["activation"]), bias=arrays[f"{key}/bias"], backend=p["backend"],
-                      plastic=p["plastic"], learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
-                      learn_bias=p["learn_bias"], feedback=p["feedback"],
-                      feedback_weights=arrays.get(f"{key}/feedback_weights"))
+        layers = _read_layers(p, key, arrays)
+        if "target_step" in p:
+            layers["target_step"] = p["target_step"]
+        projection = graph.connect(p["upper"], p["lower"], backend=p["backend"], plastic=p["plastic"],
+                                   learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
+                                   learn_bias=p["learn_bias"], feedback=p["feedback"],
+                                   feedback_weights=arrays.get(f"{key}/feedback_weights"), **layers)
+        _restore_credit(projection.dendrite, key, arrays)
     for e in encoders:
         key = f"encoder/{e['target']}"
-        encoder = graph.encoder(e["target"], e["source"], weights=arrays[f"{key}/weights"], bias=arrays[f"{key}/bias"],
-                                activation=Activation(*e["activation"]), plastic=e["plastic"],
+        encoder = graph.encoder(e["target"], e["source"], plastic=e["plastic"],
                                 learning_rate=e["learning_rate"], iterations=e["iterations"],
                                 update_gain=e["update_gain"], update_learning_rate=e["update_learning_rate"],
-                                read_duration=e["read_duration"] * second)
+                                read_duration=e["read_duration"] * second, **_read_layers(e, key, arrays))
+        _restore_credit(encoder.dendrite, key, arrays)
         for name in encoder.update_weights:
             encoder.update_weights[name][:] = arrays[f"{key}/update/{name}"]

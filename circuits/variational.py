@@ -72,7 +72,7 @@ def elbo(graph, estimates: dict, gains: dict, samples: int = 1000, seed=None, co
     rng = np.random.default_rng(seed)
     index, draws, scale, entropy = _draw(graph, estimates, gains, _count(samples), rng, covariance)
     if method == "closed-form":
-        nonlinear = [p for p in graph.projections if not p.activation.is_identity]
+        nonlinear = [p for p in graph.projections if not p.linear]
         if nonlinear:
             raise ValueError(f"the closed-form ELBO needs linear projections ({nonlinear[0]} is not); "
                              f"use method='monte-carlo'")

@@ -58,9 +58,9 @@ def test_batched_learning_averages_the_hebbian_updates():
         ends = []
         for stimulus in item:
             single = build()
-            single.projections[0]._weights[:] = W1
+            single.set_weights("z1", "x", W1)
             single.projections[0].bias[:] = b1
-            single.projections[1]._weights[:] = W2
+            single.set_weights("z2", "z1", W2)
             single.run_sequence(stimulus[None], 15 * ms, learn=False)
             ends.append((single.error("x"), np.tanh(single.estimate("z1")), single.error("z1"),
                          single.estimate("z2")))

@@ -22,6 +22,7 @@ from brian2.groups.group import CodeRunner
 from ..amortization import EncoderState
 from ..column import ColumnState
 from ..coupling import build_synapses, dense_couplings
+from ..dendrite import DendriteState
 from ..learning import apply_learning
 from ..recording import Recorder
 from ..sequence import ItemBoundaries
@@ -67,8 +68,6 @@ class RuntimeEngine(Engine):
         groups, objects = {}, []
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch, codeobj_class)
-            if column.sensory:   # μ_0 has no differential equation: nothing to integrate
-                built["estimate"].state_updater.active = False
             column.bind(built, ColumnState(batch, **_live(built, column.state_variables())))
             groups.update({group.name: group for group in built.values()})
         for encoder in graph.encoders.values():
@@ -77,6 +76,13 @@ class RuntimeEngine(Engine):
             updates = {key.split(":", 1)[1]: live.pop(key) for key in list(live) if key.startswith("update:")}
             encoder.bind(built, EncoderState(batch, updates=updates, **live))
             groups.update({group.name: group for group in built.values()})
+        for dendrite in graph.dendrites:
+            built = dendrite.build_groups(clock, batch, codeobj_class)
+            dendrite.bind(built, DendriteState(batch, **_live(built, dendrite.state_variables())))
+            groups.update({group.name: group for group in built.values()})
+        for group in groups.values():   # clamped sensory μ_0, compartments: nothing to integrate
+            if not group.equations.diff_eq_names:
+                group.state_updater.active = False
         objects += groups.values()
         self._clamps = {column.name: column.estimate.run_regularly(
             f"mu = stimulus_{column.name}(t - run_start, i)", when="start", order=-1,

@@ -24,6 +24,7 @@ from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, g
 
 from ..column import ColumnState
 from ..coupling import build_synapses, synapse_indices
+from ..dendrite import DendriteState
 from ..recording import Trace
 from .base import Engine, RunPlan
 
@@ -91,20 +92,22 @@ class StandaloneEngine(Engine):
         _current["engine"] = self
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
         groups, objects = {}, []
-        for column in graph.columns.values():
-            built = column.build_groups(clock, graph.timing, batch)
-            fields = column.state_variables()
-            state = ColumnState(batch, **{f: np.zeros(built[p].N) for f, (p, v) in fields.items()})
-            column.bind(built, state)
+        parts = [(column, column.build_groups(clock, graph.timing, batch), ColumnState)
+                 for column in graph.columns.values()]
+        parts += [(dendrite, dendrite.build_groups(clock, batch), DendriteState) for dendrite in graph.dendrites]
+        for part, built, state_class in parts:
+            fields = part.state_variables()
+            live = {f: np.zeros(built[p].N) for f, (p, v) in fields.items()}
+            part.bind(built, state_class(batch, **live))
             for field, (population, variable) in fields.items():
-                self._parameters[(built[population].name, variable)] = getattr(state, field)
+                self._parameters[(built[population].name, variable)] = live[field]
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
         for (name, variable), values in self._parameters.items():   # the program's own initial values
             setattr(groups[name], variable, values)
         couplings = [c for column in graph.columns.values() for c in column.couplings()]
-        couplings += [c for p in graph.projections for c in p.couplings()]
+        couplings += [c for p in graph.projections for c in p.couplings()]   # through their compartments
         for coupling in couplings:
             # every pair of a weight matrix gets a synapse, so that new weights fit the program
             synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True)

@@ -47,7 +47,7 @@ from populations import proposal_equations, update_equations, update_variable
 
 from .batch import Batch
 from .coupling import Coupling
-from .dendrite import Dendrite
+from .dendrite import Dendrite, layer_rates
 
 __all__ = ["Encoder", "EncoderState", "INFERENCE", "ItemSchedule"]
 
@@ -91,8 +91,8 @@ class Encoder:
     activation : populations.Activation
         f applied to x before V (f_1 of a deep encoder).
     plastic : bool
-    learning_rate : float
-        α of the delta rule for V and c.
+    learning_rate : float, or list of float
+        α of the delta rule for V and c ([α_1, …, α_K] per layer of a deep encoder).
     iterations : int
         Learned updates per item (0: direct amortization only).
     update_gain : float
@@ -191,9 +191,10 @@ class Encoder:
     def learn(self, scale: float):
         """Delta rule of V and c (of every layer) towards the current estimate (see the module
         docstring)."""
-        step, batch = scale * self.learning_rate, self.state.batch
+        batch = self.state.batch
         shortfall = self.target.state.estimate - self.proposal()
-        self.dendrite.learn(batch.rows(self.source.state.estimate), batch.rows(shortfall), batch, step, scale,
+        steps = [scale * rate for rate in layer_rates(self.learning_rate, self.layers)]
+        self.dendrite.learn(batch.rows(self.source.state.estimate), batch.rows(shortfall), batch, steps, scale,
                             biases=True)
         self.state.bias[:] = batch.tile(self.bias)
 

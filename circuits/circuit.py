@@ -17,6 +17,7 @@ from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
 from .stimulus import run_stimuli, sequence_stimuli
 from .validation import positive_number
+from .variational import LEARN_AT, check_resampling
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -168,7 +169,7 @@ class Circuit:
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies))
 
     def run_sequence(self, stimuli, item_duration, reset_between=True, record="trial_ends",
-                     report=None, learn=None, inference="iterative") -> Recording:
+                     report=None, learn=None, inference="iterative", learn_at="settled") -> Recording:
         """Present K stimuli one after another, each for ``item_duration``, in ONE Brian2 run.
 
         Parameters
@@ -193,6 +194,12 @@ class Circuit:
             proposal (plus its learned updates) alone, or proposal then dynamics. The encoders'
             schedule needs items of at least 2 + iterations × read_steps steps (2 for direct
             amortization: the proposal is read one step into the item and held).
+        learn_at : {"settled", "laplace", "mean-field"}
+            Where item-end learning reads the state: the settled estimates (the rules follow
+            −∇F at the MAP), or one reparameterized sample of the Laplace (or mean-field) q
+            around them, with the errors at their equilibrium there (variational EM: the
+            generative weights follow the ELBO's gradient; encoders still learn towards the
+            settled estimates; see :mod:`circuits.variational`).
 
         Returns
         -------
@@ -206,6 +213,12 @@ class Circuit:
         """
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         learn = self._learning(learn, default="trial")
+        if learn_at not in LEARN_AT:
+            raise ValueError(f"learn_at must be one of {LEARN_AT}, got {learn_at!r}")
+        if learn_at != "settled":
+            if learn != "trial":
+                raise ValueError(f"learn_at={learn_at!r} samples at each item's end: it needs learn='trial'")
+            check_resampling(self.graph)
         if inference not in INFERENCE:
             raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
         if inference != "iterative" and not self.encoders:
@@ -216,7 +229,8 @@ class Circuit:
             raise ValueError(f"item_duration = {item_duration} is too short for the encoders' schedule "
                              f"(proposal and learned updates): use at least {schedule.steps_needed() * self.dt}")
         items, count = sequence_stimuli(self.graph.sensory_columns, stimuli, self.batch.size)
-        sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule)
+        sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule, learn_at,
+                            self.graph.rng)
         trace, trials = self.engine.run(RunPlan(sequence.steps, sequence.first(), every, learn == "continuous",
                                                 sequence, report))
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies), trials)
@@ -256,33 +270,32 @@ class Circuit:
         self._built_state()
         return current_free_energy(self.graph, self.batch, estimates)
 
-    def _unbatched_state(self, method: str):
-        if self.batch.batched:
-            raise ValueError(f"{method}() works on one copy of the circuit; with batch_size = "
-                             f"{self.batch.size}, use Circuit(batch_size=None) (or a circuit per input)")
+    def _current_state(self):
         self._built_state()
         return current_estimates(self.graph, self.batch), current_gains(self.graph, self.batch)
 
     def posterior_precision(self) -> np.ndarray:
         """H, the Gauss–Newton Hessian of F at the current estimates over the stacked latent
-        estimate neurons (columns in creation order); H⁻¹ is the Laplace posterior covariance
-        (exact for linear circuits at the posterior mean). See :mod:`circuits.gaussian`."""
+        estimate neurons (columns in creation order; through every layer of deep projections);
+        H⁻¹ is the Laplace posterior covariance (exact for linear circuits at the posterior
+        mean). (n, n), or (B, n, n) with a batch. See :mod:`circuits.gaussian`."""
         from .gaussian import laplace_precision
-        return laplace_precision(self.graph, *self._unbatched_state("posterior_precision"))
+        return laplace_precision(self.graph, *self._current_state())
 
     def sample(self, samples: int, seed=None, covariance="mean-field") -> dict:
         """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every latent column around its
-        current estimate, {name: (samples, size)}; σ² = 1/diag H (``"mean-field"``) or z = μ + L γ
-        with L Lᵀ = H⁻¹ (``"laplace"``). See :mod:`circuits.variational`."""
+        current estimate, {name: (samples, size)} ((B, samples, size) with a batch); σ² = 1/diag H
+        (``"mean-field"``) or z = μ + L γ with L Lᵀ = H⁻¹ (``"laplace"``). See
+        :mod:`circuits.variational`."""
         from .variational import sample
-        return sample(self.graph, *self._unbatched_state("sample"), samples, seed, covariance)
+        return sample(self.graph, *self._current_state(), samples, seed, covariance)
 
     def elbo(self, samples=1000, seed=None, covariance="mean-field", method="monte-carlo"):
         """(ELBO, standard error): E_q[log p(x, z)] + H[q] for the Gaussian q of :meth:`sample`,
-        by Monte Carlo or (linear circuits) in closed form. Compare with −:meth:`free_energy`,
-        the point (Laplace) estimate."""
+        by Monte Carlo or (linear circuits) in closed form; arrays (B,) with a batch (one per
+        copy). Compare with −:meth:`free_energy`, the point (Laplace) estimate."""
         from .variational import elbo
-        return elbo(self.graph, *self._unbatched_state("elbo"), samples, seed, covariance, method)
+        return elbo(self.graph, *self._current_state(), samples, seed, covariance, method)
 
     def weights(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
         """W of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size, upper.size)."""

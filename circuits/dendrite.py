@@ -65,7 +65,7 @@ from populations import Activation, compartment_equations
 from .batch import Batch
 from .coupling import Coupling
 
-__all__ = ["CREDIT", "Dendrite", "DendriteState"]
+__all__ = ["CREDIT", "Dendrite", "DendriteState", "layer_rates"]
 
 #: How the hidden layers of a deep pathway get their learning signal.
 CREDIT = ("backprop", "feedback-alignment", "target-prop")
@@ -108,22 +108,24 @@ class Dendrite:
         Q_2 … Q_K (H_k−1 × H_k) and d_2 … d_K of target propagation's inverses (live).
     target_step : float
         β of target propagation.
-    inverse_learning_rate, inverse_noise : float
-        α_g and σ of the inverses' denoising reconstruction.
+    inverse_learning_rates : list of float
+        α_g of each inverse g_2 … g_K (their denoising reconstruction).
+    inverse_noise : float
+        σ of that reconstruction.
     state : DendriteState or None
         Live values of the compartments, once an engine has built the circuit.
     """
 
     def __init__(self, name: str, weights: list, activations: list, biases: list, backward: bool = True,
                  credit: str = "backprop", alignment_weights: list | None = None, inverses: tuple | None = None,
-                 target_step: float = 1.0, inverse_learning_rate: float = 0.0, inverse_noise: float = 0.1,
+                 target_step: float = 1.0, inverse_learning_rates: list | None = None, inverse_noise: float = 0.1,
                  seed=None):
         self.name = name
         self.weights, self.activations, self.biases = weights, activations, biases
         self.backward, self.credit, self.alignment_weights = backward, credit, alignment_weights
         self.inverse_weights, self.inverse_biases = inverses if inverses is not None else (None, None)
         self.target_step = target_step
-        self.inverse_learning_rate, self.inverse_noise = inverse_learning_rate, inverse_noise
+        self.inverse_learning_rates, self.inverse_noise = inverse_learning_rates, inverse_noise
         self._noise = np.random.default_rng(seed)
         self.state: DendriteState | None = None
         self._groups: dict[str, NeuronGroup] = {}
@@ -154,12 +156,13 @@ class Dendrite:
         return hidden, self.activations[-1].rate_numpy(previous) @ self.weights[-1].T
 
     def jacobian(self, source: np.ndarray) -> np.ndarray:
-        """∂(output)/∂s at one input ``source`` (input,), shape (output, input)."""
+        """∂(output)/∂s at an input ``source`` (input,), shape (output, input), or at inputs
+        (..., input), shape (..., output, input)."""
         source = np.asarray(source, dtype=float)
         hidden, _ = self.forward(source)
-        jacobian = self.weights[0] * self.activations[0].gain_numpy(source)
+        jacobian = self.weights[0] * self.activations[0].gain_numpy(source)[..., None, :]
         for weights, activation, below in zip(self.weights[1:], self.activations[1:], hidden):
-            jacobian = (weights * activation.gain_numpy(below)) @ jacobian
+            jacobian = (weights * activation.gain_numpy(below)[..., None, :]) @ jacobian
         return jacobian
 
     def deltas(self, hidden: list, drive: np.ndarray, top: np.ndarray) -> list:
@@ -183,24 +186,25 @@ class Dendrite:
         return potential if k == self.layers - 1 else self.activations[k + 1].rate_numpy(potential)
 
     # -- learning ------------------------------------------------------------------------------
-    def learn(self, source: np.ndarray, top: np.ndarray, batch: Batch, step: float, scale: float,
+    def learn(self, source: np.ndarray, top: np.ndarray, batch: Batch, steps: list, scale: float,
               weight_decay: float = 0.0, weights: bool = True, biases: bool = False) -> tuple[list, list]:
         """One update from inputs ``source`` and output signal δ_K = ``top`` (rows (B, n) of
-        the B copies): ΔV_k = step (⟨δ_k f_k(h_k−1)ᵀ⟩ − λ V_k) if ``weights``, Δc_k = step ⟨δ_k⟩
-        if ``biases`` (⟨⟩: the batch average), and target propagation's inverses at
-        ``scale`` × α_g. Returns the batch-averaged Hebbian terms and bias changes per layer
-        (the owner applies c_K's change to its target)."""
+        the B copies), with per-layer ``steps`` s_k (schedule scale × α_k): ΔV_k = s_k
+        (⟨δ_k f_k(h_k−1)ᵀ⟩ − λ V_k) if ``weights``, Δc_k = s_k ⟨δ_k⟩ if ``biases`` (⟨⟩: the
+        batch average), and target propagation's inverses at ``scale`` × α_g. Returns the
+        batch-averaged Hebbian terms and bias changes per layer (the owner applies c_K's
+        change to its target)."""
         hidden, drive = self.forward(source)
         deltas = self.deltas(hidden, drive, top)
         inputs = [source] + hidden
         hebbians = [_outer(batch, delta, activation.rate_numpy(below))
                     for delta, activation, below in zip(deltas, self.activations, inputs)]
-        changes = [step * _mean(batch, delta) for delta in deltas]
+        changes = [step * _mean(batch, delta) for step, delta in zip(steps, deltas)]
         if weights:
-            for matrix, hebbian in zip(self.weights, hebbians):
+            for matrix, hebbian, step in zip(self.weights, hebbians, steps):
                 matrix += step * (hebbian - weight_decay * matrix)
             if self.credit == "target-prop":
-                self._learn_inverses(hidden, batch, scale * self.inverse_learning_rate)
+                self._learn_inverses(hidden, batch, [scale * rate for rate in self.inverse_learning_rates])
         if biases:
             for bias, change in zip(self.biases, changes):
                 bias += change
@@ -209,9 +213,9 @@ class Dendrite:
                     live[:] = batch.tile(bias)
         return hebbians, changes
 
-    def _learn_inverses(self, hidden: list, batch: Batch, step: float):
+    def _learn_inverses(self, hidden: list, batch: Batch, steps: list):
         """Denoising reconstruction of each inverse g_k (k = 2 … K) at the current layer k−1."""
-        for k in range(1, self.layers):
+        for k, step in zip(range(1, self.layers), steps):
             below = hidden[k - 1]
             noisy = below + self.inverse_noise * self._noise.standard_normal(below.shape)
             above = self.activations[k].rate_numpy(noisy) @ self.weights[k].T + self.biases[k]
@@ -278,6 +282,11 @@ class Dendrite:
     def first_delta(self, top: tuple[str, str]) -> tuple[str, str]:
         """Where δ_1 is: compartment 1's ``delta``, or ``top`` itself for one layer."""
         return (self.group_name(1), "delta") if self.layers > 1 else top
+
+
+def layer_rates(rate, layers: int) -> list:
+    """A learning rate α (every layer) or [α_1, …, α_K] as one rate per layer."""
+    return list(rate) if isinstance(rate, (list, tuple)) else [rate] * layers
 
 
 def _outer(batch: Batch, post: np.ndarray, pre: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .validation import is_diagonal
 
-__all__ = ["current_estimates", "current_free_energy", "current_gains", "free_energy_by_level"]
+__all__ = ["current_estimates", "current_free_energy", "current_gains", "equilibrium_errors", "free_energy_by_level"]
 
 
 def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict | None = None
@@ -41,17 +41,11 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
     """
     energies = {}
     for column in columns:
-        mu = np.asarray(estimates[column.name], dtype=float)
         if column.flat_prior:
+            mu = np.asarray(estimates[column.name])
             energies[column.name] = np.zeros(mu.shape[:-1]) if mu.ndim > 1 else 0.0
             continue
-        if column.estimate_map is not None:
-            mu = mu @ column.estimate_map.T
-        prediction = (column.offset if column.estimate_map is None else 0.0) + sum(
-            (p.prediction(np.asarray(estimates[p.upper.name], dtype=float)) for p in column.downward),
-            np.zeros(column.error_size))
-        gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
-        residual = (mu - prediction) * np.sqrt(gain)
+        residual, gain = _scaled_residual(column, estimates, gains)
         if is_diagonal(column.covariance):   # no matrix product, no inverse
             quadratic = (residual * residual) @ (1 / np.diagonal(column.covariance))
         else:
@@ -60,6 +54,32 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
                    - np.sum(np.log(gain), axis=-1))
         energies[column.name] = 0.5 * (quadratic + log_det)
     return energies
+
+
+def equilibrium_errors(columns, estimates: dict[str, np.ndarray], gains: dict | None = None) -> dict:
+    """ε_ℓ = Π'_ℓ (μ_ℓ − g_ℓ), where every column's error neurons settle with the estimates held
+    at ``estimates`` (arrays (..., size) as for :func:`free_energy_by_level`); {name: (..., error_size)}
+    for the columns with error neurons of their own (not a flat prior)."""
+    errors = {}
+    for column in columns:
+        if not column.flat_prior:
+            residual, gain = _scaled_residual(column, estimates, gains)
+            weighted = (residual / np.diagonal(column.covariance) if is_diagonal(column.covariance)
+                        else residual @ column.precision)
+            errors[column.name] = weighted * np.sqrt(gain)
+    return errors
+
+
+def _scaled_residual(column, estimates: dict, gains: dict | None):
+    """(D (M μ − g), γ) of a column: its residual scaled by the square root of the attention gain."""
+    mu = np.asarray(estimates[column.name], dtype=float)
+    if column.estimate_map is not None:
+        mu = mu @ column.estimate_map.T
+    prediction = (column.offset if column.estimate_map is None else 0.0) + sum(
+        (p.prediction(np.asarray(estimates[p.upper.name], dtype=float)) for p in column.downward),
+        np.zeros(column.error_size))
+    gain = np.ones(column.error_size) if gains is None or column.name not in gains else gains[column.name]
+    return (mu - prediction) * np.sqrt(gain), gain
 
 
 def _log_det(matrix: np.ndarray) -> float:

@@ -30,13 +30,14 @@ def latent_index(graph) -> dict[str, slice]:
     return index
 
 
-def _jacobian(column, index: dict, size: int, estimates: dict) -> np.ndarray:
-    """J_ℓ = ∂r_ℓ/∂z at ``estimates`` (f' evaluated there), shape (error_size, size)."""
-    J = np.zeros((column.error_size, size))
+def _jacobian(column, index: dict, size: int, estimates: dict, batch: tuple = ()) -> np.ndarray:
+    """J_ℓ = ∂r_ℓ/∂z at ``estimates`` (f' evaluated there), shape (*batch, error_size, size) for
+    estimates of shape (*batch, size)."""
+    J = np.zeros((*batch, column.error_size, size))
     if not column.sensory:
-        J[:, index[column.name]] = np.eye(column.size) if column.estimate_map is None else column.estimate_map
+        J[..., index[column.name]] = np.eye(column.size) if column.estimate_map is None else column.estimate_map
     for projection in column.downward:
-        J[:, index[projection.upper.name]] -= projection.jacobian(estimates[projection.upper.name])
+        J[..., index[projection.upper.name]] -= projection.jacobian(estimates[projection.upper.name])
     return J
 
 
@@ -47,14 +48,17 @@ def _weighted_columns(graph):
 
 def laplace_precision(graph, estimates: dict, gains: dict | None = None) -> np.ndarray:
     """H = Σ_ℓ J_ℓᵀ Π'_ℓ J_ℓ at ``estimates`` ({name: μ}), with attention gains γ if given
-    (Π' = D Π D, D = diag √γ). Shape (n, n), n the number of latent estimate neurons."""
+    (Π' = D Π D, D = diag √γ). Shape (n, n), n the number of latent estimate neurons; for a
+    batch of estimates ({name: (B, size)}) one H per copy, (B, n, n)."""
     index = latent_index(graph)
     size = sum(s.stop - s.start for s in index.values())
-    precision = np.zeros((size, size))
+    batch = np.shape(next(iter(estimates.values())))[:-1]
+    precision = np.zeros((*batch, size, size))
     for column in _weighted_columns(graph):
-        J = _jacobian(column, index, size, estimates)
+        J = _jacobian(column, index, size, estimates, batch)
         scale = np.sqrt(gains[column.name]) if gains and column.name in gains else np.ones(column.error_size)
-        precision += J.T @ (column.precision * np.outer(scale, scale)) @ J
+        weighted = column.precision * (scale[..., :, None] * scale[..., None, :])
+        precision += np.swapaxes(J, -1, -2) @ weighted @ J
     return precision
 
 

@@ -17,7 +17,7 @@ from populations import get_activations
 
 from .amortization import Encoder
 from .column import FLOWS, Column
-from .dendrite import CREDIT, Dendrite
+from .dendrite import CREDIT, Dendrite, layer_rates
 from .generalized import temporal_covariance
 from .projection import BACKENDS, FEEDBACK, Projection
 from .validation import (as_array, as_covariance, as_matrix, as_time, as_vector, check_name, is_diagonal,
@@ -296,7 +296,9 @@ class CircuitGraph:
             Learn W with ΔW = α (ε_lower f(μ_upper)ᵀ − λ W) (see :mod:`circuits.learning`); a
             deep projection learns every layer, ΔV_k = α (δ_k f_k(h_k−1)ᵀ − λ V_k).
         learning_rate, weight_decay : float
-            α and λ (of every rule of this projection).
+            α and λ (of every rule of this projection); a deep projection may take one rate
+            per layer, learning_rate=[α_1, …, α_K] (layers of very different scales, e.g.
+            inputs in units of their noise, learn at very different speeds under one α).
         learn_bias : bool
             Learn b with Δb = α ε_lower (with or without ``plastic``); every c_k, Δc_k = α δ_k.
         feedback : {"tied", "random", "kolen-pollack"}
@@ -313,7 +315,7 @@ class CircuitGraph:
         target_step, inverse_learning_rate, inverse_noise : float, optional
             Target propagation's β (default: lower's smallest variance, so that the output's
             target is the lower column's estimate when Σ is isotropic), α_g of the inverses
-            (default ``learning_rate``) and σ of their denoising reconstruction.
+            (default: the rate of the layer each inverts) and σ of their denoising reconstruction.
         """
         self._check_open("connect columns")
         upper, lower = self.lookup(upper, "upper"), self.lookup(lower, "lower")
@@ -377,7 +379,7 @@ class CircuitGraph:
             feedback_weights = self._rng.normal(scale=scale, size=(upper.size, lower.size))
         else:
             feedback_weights = as_matrix(feedback_weights, (upper.size, lower.size), "feedback_weights")
-        learning_rate = positive_number(learning_rate, "learning_rate", allow_zero=True)
+        learning_rate = _learning_rates(learning_rate, len(weights))
         options = self._credit(credit, weights, plastic, target_step, inverse_learning_rate, inverse_noise,
                                learning_rate, lower)
         projection = Projection(upper, lower, weights, activations, biases, backend, plastic=bool(plastic),
@@ -391,7 +393,7 @@ class CircuitGraph:
         return projection
 
     def _credit(self, credit, weights: list, plastic, target_step, inverse_learning_rate, inverse_noise,
-                learning_rate: float, lower=None) -> dict:
+                learning_rate, lower=None) -> dict:
         """Checked credit-assignment options of a deep pathway (:class:`Dendrite` keywords), with
         random feedback or inverse weights drawn from the circuit's generator where needed."""
         if credit not in CREDIT:
@@ -417,10 +419,9 @@ class CircuitGraph:
             target_step = 1.0 if lower is None else float(
                 np.diagonal(lower.covariance).min() if is_diagonal(lower.covariance)
                 else np.linalg.eigvalsh(lower.covariance).min())
-        options.update(target_step=positive_number(target_step, "target_step"),
-                       inverse_learning_rate=(learning_rate if inverse_learning_rate is None else
-                                              positive_number(inverse_learning_rate, "inverse_learning_rate",
-                                                              allow_zero=True)),
+        rates = (layer_rates(learning_rate, len(weights))[1:] if inverse_learning_rate is None else
+                 [positive_number(inverse_learning_rate, "inverse_learning_rate", allow_zero=True)] * (len(weights) - 1))
+        options.update(target_step=positive_number(target_step, "target_step"), inverse_learning_rates=rates,
                        inverse_noise=positive_number(inverse_noise, "inverse_noise", allow_zero=True),
                        seed=int(self._rng.integers(2 ** 32)))
         return options
@@ -445,7 +446,8 @@ class CircuitGraph:
             f applied to x (default linear); a list [f_1, …, f_K] for a deep encoder.
         plastic, learning_rate : bool, float
             Learn V and c by the delta rule towards the settled estimate, at rate α (every layer
-            of a deep encoder, with the error μ − μ_q sent back through its layers).
+            of a deep encoder, with the error μ − μ_q sent back through its layers; one rate or
+            one per layer).
         credit, inverse_learning_rate, inverse_noise
             How a deep encoder's hidden layers learn, as for :meth:`connect` (target
             propagation's output target is the settled estimate itself, β = 1).
@@ -480,7 +482,7 @@ class CircuitGraph:
         weights, activations, biases = _pathway(np.zeros((target.size, source.size)) if weights is None else weights,
                                                 activation, bias, source.size, target.size,
                                                 f"source.size = {source.size}", f"target.size = {target.size}")
-        learning_rate = positive_number(learning_rate, "learning_rate", allow_zero=True)
+        learning_rate = _learning_rates(learning_rate, len(weights))
         options = self._credit(credit, weights, plastic, None, inverse_learning_rate, inverse_noise, learning_rate)
         if read_duration is None:
             smallest = min(np.linalg.eigvalsh(c.covariance).min() for c in [target] + [p.lower for p in target.upward])
@@ -521,6 +523,15 @@ def _generalized_options(order, smoothness, dynamics, size, learns_lateral, prio
             raise ValueError("a column with dynamics has no prior mean (its prior is the flow); "
                              "leave prior_mean at 0")
     return int(order), smoothness, dynamics
+
+
+def _learning_rates(rate, layers: int):
+    """A checked learning rate: one number ≥ 0, or (several layers) a list of one per layer."""
+    if isinstance(rate, (list, tuple)):
+        if len(rate) != layers:
+            raise ValueError(f"learning_rate: give one number, or a list of {layers} (one per layer), got {rate!r}")
+        return [positive_number(r, f"learning_rate[{k}]", allow_zero=True) for k, r in enumerate(rate)]
+    return positive_number(rate, "learning_rate", allow_zero=True)
 
 
 def _pathway(weights, activation, bias, inputs: int, outputs: int, input_label: str, output_label: str):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .coupling import Coupling
-from .dendrite import Dendrite
+from .dendrite import Dendrite, layer_rates
 from .validation import as_matrix
 
 __all__ = ["BACKENDS", "FEEDBACK", "Projection"]
@@ -68,8 +68,10 @@ class Projection:
         b (c_K of a deep projection), held by the lower column's prediction offset.
     backend : "dense" or "synapses"
     plastic : bool
-    learning_rate, weight_decay : float
-        α and λ.
+    learning_rate : float, or list of float
+        α, or [α_1, …, α_K] per layer of a deep projection (c_k learns at α_k).
+    weight_decay : float
+        λ.
     learn_bias : bool
     feedback : "tied", "random" or "kolen-pollack"
     credit : "backprop", "feedback-alignment" or "target-prop"
@@ -143,7 +145,8 @@ class Projection:
         return self.dendrite.forward(upper_estimates)[1]
 
     def jacobian(self, upper_estimate: np.ndarray) -> np.ndarray:
-        """J = ∂prediction/∂μ_upper at one estimate (upper.size,), shape (lower.size, upper.size)."""
+        """J = ∂prediction/∂μ_upper at one estimate (upper.size,), shape (lower.size, upper.size),
+        or at estimates (..., upper.size), shape (..., lower.size, upper.size)."""
         return self.dendrite.jacobian(upper_estimate)
 
     def set_weights(self, weights):
@@ -178,12 +181,12 @@ class Projection:
         """One update of the weights, biases and B from the current state of the two columns
         (``scale``: 1 at an item's end, dt/τ_μ for a step of the continuous rule)."""
         lower, batch = self.lower.state, self.lower.state.batch
-        step = scale * self.learning_rate
+        steps = [scale * rate for rate in layer_rates(self.learning_rate, self.layers)]
         hebbians, changes = self.dendrite.learn(batch.rows(self.upper.state.estimate), batch.rows(lower.error),
-                                                batch, step, scale, self.weight_decay, weights=self.plastic,
+                                                batch, steps, scale, self.weight_decay, weights=self.plastic,
                                                 biases=self.learn_bias)
         if self.plastic and self.feedback == "kolen-pollack":
-            self._feedback += step * (hebbians[0].T - self.weight_decay * self._feedback)
+            self._feedback += steps[0] * (hebbians[0].T - self.weight_decay * self._feedback)
         if self.learn_bias:
             lower.offset += batch.tile(changes[-1])
 

@@ -4,8 +4,9 @@
 it to the engine, which runs all K items in one Brian2 run. Engines that run Python between
 steps call :meth:`ItemBoundaries.on_step` at the very start of every step (before the
 couplings): at the first step of each item it reads the previous item's end state, applies
-the item-end learning, resets the estimates if asked, and clamps the sensory columns to the
-new item; within an item it runs the encoders' schedule (amortized inference).
+the item-end learning (to the settled state, or to a sample of q around it: variational EM),
+resets the estimates if asked, and clamps the sensory columns to the new item; within an item
+it runs the encoders' schedule (amortized inference).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 from .amortization import ItemSchedule
 from .energy import current_estimates, current_free_energy
 from .learning import apply_learning
+from .variational import resample_state
 
 __all__ = ["ItemBoundaries", "LEARN", "Sequence"]
 
@@ -34,6 +36,9 @@ class Sequence:
     reset_between : reset estimates, errors and interneurons at each item's start
     learn : "trial", "continuous" or False
     schedule : the encoders' per-item schedule (amortized or hybrid inference), or None
+    learn_at : where item-end learning reads the state: "settled", or "mean-field" / "laplace"
+               (a sample of that q around the settled estimates; see :mod:`circuits.variational`)
+    rng : the generator of those samples
     """
 
     items: dict
@@ -42,6 +47,8 @@ class Sequence:
     reset_between: bool
     learn: str | bool
     schedule: ItemSchedule | None = None
+    learn_at: str = "settled"
+    rng: object = None
 
     @property
     def steps(self) -> int:
@@ -97,8 +104,13 @@ class ItemBoundaries:
         if self.sequence.learn and schedule is not None:
             for name, encoder in graph.encoders.items():
                 encoder.learn_updates(schedule.reads.get(name, []))
-        if self.sequence.learn == "trial":
+        if self.sequence.learn == "trial" and self.sequence.learn_at == "settled":
             apply_learning(graph, 1.0)
+        elif self.sequence.learn == "trial":   # the model at a sample of q, encoders towards the settled μ
+            restore = resample_state(graph, batch, self.sequence.rng, self.sequence.learn_at)
+            apply_learning(graph, 1.0, "model")
+            restore()
+            apply_learning(graph, 1.0, "encoders")
 
     def trials(self) -> dict:
         names = list(self.graph.columns)

@@ -51,7 +51,7 @@ def _save_layers(dendrite, key: str, arrays: dict) -> dict:
         for k, value in enumerate(values):
             arrays[f"{key}/{kind}/{k}"] = value
     if dendrite.credit == "target-prop":
-        entry.update(target_step=dendrite.target_step, inverse_learning_rate=dendrite.inverse_learning_rate,
+        entry.update(target_step=dendrite.target_step, inverse_learning_rates=dendrite.inverse_learning_rates,
                      inverse_noise=dendrite.inverse_noise)
     return entry
 
@@ -65,12 +65,15 @@ def _read_layers(entry: dict, key: str, arrays: dict) -> dict:
     options = {"weights": [arrays[f"{key}/weights/{k}"] for k in range(layers)],
                "bias": [arrays[f"{key}/bias/{k}"] for k in range(layers)],
                "activation": [Activation(*a) for a in entry["activations"]], "credit": entry["credit"]}
-    options.update({name: entry[name] for name in ("inverse_learning_rate", "inverse_noise") if name in entry})
+    if "inverse_noise" in entry:
+        options["inverse_noise"] = entry["inverse_noise"]
     return options
 
 
-def _restore_credit(dendrite, key: str, arrays: dict):
+def _restore_credit(dendrite, entry: dict, key: str, arrays: dict):
     """The learned or drawn credit-assignment weights saved by :func:`_save_layers`."""
+    if "inverse_learning_rates" in entry:
+        dendrite.inverse_learning_rates = list(entry["inverse_learning_rates"])
     for kind in ("alignment_weights", "inverse_weights", "inverse_biases"):
         for k, live in enumerate(getattr(dendrite, kind) or []):
             live[:] = arrays[f"{key}/{kind}/{k}"]
@@ -217,13 +220,13 @@ def _populate(graph, columns, projections, encoders, arrays):
                                    learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
                                    learn_bias=p["learn_bias"], feedback=p["feedback"],
                                    feedback_weights=arrays.get(f"{key}/feedback_weights"), **layers)
-        _restore_credit(projection.dendrite, key, arrays)
+        _restore_credit(projection.dendrite, p, key, arrays)
     for e in encoders:
         key = f"encoder/{e['target']}"
         encoder = graph.encoder(e["target"], e["source"], plastic=e["plastic"],
                                 learning_rate=e["learning_rate"], iterations=e["iterations"],
                                 update_gain=e["update_gain"], update_learning_rate=e["update_learning_rate"],
                                 read_duration=e["read_duration"] * second, **_read_layers(e, key, arrays))
-        _restore_credit(encoder.dendrite, key, arrays)
+        _restore_credit(encoder.dendrite, e, key, arrays)
         for name in encoder.update_weights:
             encoder.update_weights[name][:] = arrays[f"{key}/update/{name}"]

@@ -24,8 +24,11 @@ from brian2.utils.stringtools import get_identifiers, word_substitute
 
 __all__ = ["Activation", "ACTIVATIONS", "get_activation", "get_activations", "numpy_function"]
 
-#: Names a Brian2 expression may use besides ``x``, with their NumPy implementations.
-_NUMPY_NAMESPACE = {name: fn.pyfunc for name, fn in DEFAULT_FUNCTIONS.items()
+#: Names a Brian2 expression may use besides ``x``, with their NumPy implementations: NumPy's
+#: own ufunc where there is one (Brian2's Python versions check units first, ~50 µs a call on
+#: every step of a dense coupling), Brian2's otherwise (clip, int, exprel).
+_NUMPY_NAMESPACE = {name: getattr(np, name) if isinstance(getattr(np, name, None), np.ufunc) else fn.pyfunc
+                    for name, fn in DEFAULT_FUNCTIONS.items()
                     if fn.pyfunc is not None and name not in ("rand", "randn", "poisson", "timestep")}
 _NUMPY_NAMESPACE.update({name: const.value for name, const in DEFAULT_CONSTANTS.items()
                          if name.isidentifier()})

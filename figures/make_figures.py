@@ -10,7 +10,11 @@
 - attention as precision, shifting between two cues: ``pcsim run attention``;
 - Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
 - tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
-- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``.
+- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``;
+- learning a 2-layer teacher within the neuron (backprop, feedback alignment, target
+  propagation, one layer): ``pcsim run deep-teacher``;
+- a VAE on scikit-learn's digits (reconstructions, samples, test ELBO vs a reference VAE):
+  ``pcsim run digits-vae``.
 """
 from pathlib import Path
 
@@ -19,10 +23,14 @@ from circuits.simulations import SIMULATIONS
 HERE = Path(__file__).resolve().parent
 
 
-def main(directory=HERE):
+#: The simulations drawn, in order (deep-teacher and digits-vae train for minutes).
+FIGURES = ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear", "attention", "whitening",
+           "generalized-tracking", "amortization", "deep-teacher", "digits-vae")
+
+
+def main(directory=HERE, names=FIGURES):
     written = []
-    for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening", "generalized-tracking", "amortization"):
+    for name in names:
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

@@ -12,10 +12,14 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 @pytest.mark.slow
 def test_figures_script_writes_png_and_pdf(tmp_path):
+    """Every figure but the two that train for minutes at full size (deep-teacher, digits-vae:
+    their slow tests in tests/validation/test_deep_networks.py run those simulations and save
+    their figures)."""
     spec = importlib.util.spec_from_file_location("make_figures", ROOT / "figures" / "make_figures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    written = module.main(tmp_path)
+    assert {"deep-teacher", "digits-vae"} <= set(module.FIGURES)
+    written = module.main(tmp_path, [name for name in module.FIGURES if name not in ("deep-teacher", "digits-vae")])
     names = {p.name for p in written}
     for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network",
                  "linear_gaussian", "bogacz_variance", "learn_linear", "attention", "whitening",
@@ -27,7 +31,8 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
 def test_there_are_notebooks():
     assert {"01_build_a_column.ipynb", "02_learning.ipynb",
             "03_lateral_inhibition_and_attention.ipynb",
-            "04_amortized_and_dynamic_inference.ipynb"} <= {p.name for p in NOTEBOOKS}
+            "04_amortized_and_dynamic_inference.ipynb",
+            "05_deep_networks_in_neurons.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.slow

@@ -49,8 +49,8 @@ ANNEALING = 0.7, 0.3   # from 70 % of the updates on, learning rates × 0.3
 #: How each student learns: learning rates [hidden layer, output layer] in noise units.
 STUDENTS = {
     "backprop": dict(credit="backprop", learning_rate=[1e-3, 0.2]),
-    "feedback-alignment": dict(credit="feedback-alignment", learning_rate=[0.01, 0.2]),
-    "target-prop": dict(credit="target-prop", learning_rate=[0.05, 0.2], inverse_learning_rate=2e-4,
+    "feedback-alignment": dict(credit="feedback-alignment", learning_rate=[1e-3, 0.2]),
+    "target-prop": dict(credit="target-prop", learning_rate=[0.01, 0.2], inverse_learning_rate=2e-4,
                         inverse_noise=0.5),
     "one-layer": dict(learning_rate=0.2),
 }

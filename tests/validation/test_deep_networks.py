@@ -57,7 +57,7 @@ def test_reference_vae_elbo_is_a_bound_on_a_linear_model():
 
 
 @pytest.mark.slow
-def test_deep_student_learns_a_two_layer_teacher_by_local_rules():
+def test_deep_student_learns_a_two_layer_teacher_by_local_rules(tmp_path):
     """Check 3 (issue 13): data of a teacher 2 → 16 tanh → 8 with noise σ = 0.05; after 1,000
     item-end updates (batches of 100) each student infers the 500 held-out samples and its
     free energy at the settled estimates is averaged. The deep student (backprop within the
@@ -65,6 +65,7 @@ def test_deep_student_learns_a_two_layer_teacher_by_local_rules():
     projection's (by more than 5 nats, ten times the 5 % band); feedback alignment and target
     propagation come within 20 % of backprop's. All measured values are in summary.json."""
     outcome = deep_teacher.simulate()
+    assert outcome.write(tmp_path)[1].stat().st_size > 10_000          # the figure
     energy = outcome.summary["held_out_free_energy"]
     teacher = energy["teacher"]
     assert abs(energy["backprop"] - teacher) <= 0.05 * abs(teacher), energy
@@ -74,13 +75,14 @@ def test_deep_student_learns_a_two_layer_teacher_by_local_rules():
 
 
 @pytest.mark.slow
-def test_circuit_learns_digits_as_well_as_a_vae_trained_by_exact_gradients():
+def test_circuit_learns_digits_as_well_as_a_vae_trained_by_exact_gradients(tmp_path):
     """Check 4 (issue 13): on scikit-learn's digits (1,437 training, 360 test images), the
     circuit (deep dendritic decoder and deep encoder, batched, local rules with variational EM)
     and the reference VAE of the same architecture (Adam, exact gradients) are trained for the
     same number of epochs; the circuit's Monte-Carlo test ELBO (Laplace q) is within 5 % of the
     reference's."""
     outcome = digits_vae.simulate(duration=digits_vae.SLOW_TEST_DURATION)
+    assert outcome.write(tmp_path)[1].stat().st_size > 10_000          # the figure
     summary = outcome.summary
     assert summary["epochs"] == summary["reference_epochs"]
     assert summary["test_elbo"] >= summary["reference_test_elbo"] - 0.05 * abs(summary["reference_test_elbo"]), summary

@@ -8,6 +8,8 @@ Public surface::
     Column             paired estimate (μ) and error (ε) populations of one level
     ColumnState        the live values of a column's neurons inside an engine
     Projection         top-down generative + bottom-up inference synapses between two columns
+    Dendrite           the layers of a deep projection or encoder: dendritic compartments,
+                       backpropagated errors, learning within the neuron (credit rules)
     Batch              how many copies run at once, and their batch-major layout
     Recording          trajectories returned by Circuit.run
     SimulationDiverged raised when a run blows up
@@ -28,9 +30,10 @@ from .gaussian import exact_posterior
 from .graph import CircuitGraph
 from .column import Column, ColumnState
 from .projection import Projection
+from .dendrite import Dendrite
 from .recording import Recording
 
-__all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
+__all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Dendrite", "Encoder", "Projection", "Recording",
            "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
 
 apply_environment()

@@ -193,7 +193,12 @@ class Dendrite:
         (⟨δ_k f_k(h_k−1)ᵀ⟩ − λ V_k) if ``weights``, Δc_k = s_k ⟨δ_k⟩ if ``biases`` (⟨⟩: the
         batch average), and target propagation's inverses at ``scale`` × α_g. Returns the
         batch-averaged Hebbian terms and bias changes per layer (the owner applies c_K's
-        change to its target)."""
+        change to its target).
+
+        The passes are formed here from ``source`` and ``top`` as they are now, by the maths
+        the compartments carry (for backprop, the compartments' δ of a step whose state has not
+        moved since): an update at an item's end reads the settled state exactly, not the
+        compartments' values of the step before."""
         hidden, drive = self.forward(source)
         deltas = self.deltas(hidden, drive, top)
         inputs = [source] + hidden

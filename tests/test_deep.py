@@ -420,3 +420,24 @@ def test_layer_specifications_and_their_errors():
         c.run_sequence(np.ones((1, 3)), 1 * ms, learn_at="posterior")
     with pytest.raises(ValueError, match=r"learn_at='laplace' samples at each item's end: it needs learn='trial'"):
         c.run_sequence(np.ones((1, 3)), 1 * ms, learn_at="laplace", learn=False)
+
+
+def test_deep_encoder_with_iterative_amortization():
+    """A deep encoder also drives iterative amortization: in amortized mode the held estimate
+    moves from the deep proposal by the learned update γ u (u = Σ U_k ε_k read after the errors
+    settled at the proposal), and in hybrid mode U learns from what the dynamics still changed."""
+    rng = np.random.default_rng(13)
+    circuit = Circuit()
+    circuit.sensory("x", 3, covariance=0.5)
+    circuit.column("z", 2)
+    circuit.connect("z", "x", rng.normal(size=(3, 2)))
+    encoder = circuit.encoder("z", weights=[rng.normal(size=(4, 3)), rng.normal(size=(2, 4))],
+                              activation=["linear", "tanh"], iterations=1, read_duration=5 * ms, plastic=True,
+                              learning_rate=0.0, update_learning_rate=0.1)
+    encoder.update_weights["x"][:] = rng.normal(size=(2, 3)) * 0.1
+    x = np.array([0.3, -0.6, 0.9])
+    held = circuit.run_sequence(x[None], 10 * ms, inference="amortized", learn=False)
+    assert np.abs(held.trial_end["z"][0] - held.trial_proposal["z"][0]).max() > 1e-3
+    before = {k: u.copy() for k, u in encoder.update_weights.items()}
+    circuit.run_sequence(x[None], 30 * ms, inference="hybrid")
+    assert any(np.abs(before[k] - encoder.update_weights[k]).max() > 1e-6 for k in before)

@@ -150,16 +150,26 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
 
 
 def _figure(history) -> Figure:
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    axis = figure.subplots()
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    curves, bars = figure.subplots(1, 2, width_ratios=[1.6, 1])
     updates = [n for n, _ in history]
-    for key, color in (("backprop", "C0"), ("feedback-alignment", "C1"), ("target-prop", "C2"), ("one-layer", "C3")):
-        axis.plot(updates, [e[key] for _, e in history], "o-", ms=3, color=color, label=key)
     teacher_energy = history[-1][1]["teacher"]
-    axis.axhline(teacher_energy, color="k", lw=1, label="teacher")
-    axis.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.9", label="within 5 %")
-    axis.set(xlabel="updates (batches of 100)", ylabel="held-out free energy (nats / sample)",
-             title="Learning a 2-layer teacher within the neuron",
-             ylim=(teacher_energy - 1, max(e["one-layer"] for _, e in history) + 1))
-    axis.legend(fontsize=7)
+    colors = {"backprop": "C0", "feedback-alignment": "C1", "target-prop": "C2", "one-layer": "C3"}
+    for key, color in colors.items():
+        curves.plot(updates, [e[key] for _, e in history], "o-", ms=3, color=color, label=key)
+    curves.axhline(teacher_energy, color="k", lw=1, label="teacher")
+    curves.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85", label="within 5 %")
+    curves.set(xlabel="updates (batches of 100)", ylabel="held-out free energy (nats / sample)",
+               title="Learning a 2-layer teacher within the neuron", ylim=(teacher_energy - 1, teacher_energy + 12))
+    curves.legend(fontsize=7, loc="upper right")
+    final = history[-1][1]
+    keys = ["teacher", *colors]
+    bars.bar(range(len(keys)), [final[k] for k in keys], color=["k", *colors.values()])
+    bars.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85")
+    bars.set_xticks(range(len(keys)), ["teacher", "backprop", "feedback\nalignment", "target\nprop", "one\nlayer"],
+                    fontsize=8)
+    bars.set(ylabel="held-out F after training (nats / sample)", title=f"After {updates[-1]} updates")
+    for k, key in enumerate(keys):
+        bars.annotate(f"{final[key]:.2f}", (k, final[key]), ha="center", va="bottom" if final[key] > 0 else "top",
+                      fontsize=7)
     return figure

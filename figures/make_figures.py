@@ -14,13 +14,17 @@
 - learning a 2-layer teacher within the neuron (backprop, feedback alignment, target
   propagation, one layer): ``pcsim run deep-teacher``;
 - a VAE on scikit-learn's digits (reconstructions, samples, test ELBO vs a reference VAE):
-  ``pcsim run digits-vae``.
+  ``pcsim run digits-vae``;
+- the attention study, 384 points on a local Dask cluster:
+  ``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64``.
 """
 from pathlib import Path
 
-from circuits.simulations import SIMULATIONS
+from circuits import sweep
+from circuits.simulations import SIMULATIONS, attention
 
 HERE = Path(__file__).resolve().parent
+STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
 
 
 #: The simulations drawn, in order (deep-teacher and digits-vae train for minutes).
@@ -32,13 +36,19 @@ def main(directory=HERE, names=FIGURES):
     written = []
     for name in names:
         module = SIMULATIONS[name]
-        outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
-        for stem, figure in outcome.figures.items():
-            for fmt in ("png", "pdf"):
-                path = Path(directory) / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight",
-                               metadata={"CreationDate": None} if fmt == "pdf" else None)
-                written.append(path)
+        written += save(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
+    study = sweep("attention", STUDY, seeds=SEEDS)
+    return written + save({"attention_sweep": attention.sweep_figure(study)}, directory)
+
+
+def save(figures, directory):
+    written = []
+    for stem, figure in figures.items():
+        for fmt in ("png", "pdf"):
+            path = Path(directory) / f"{stem}.{fmt}"
+            figure.savefig(path, dpi=150, bbox_inches="tight",
+                           metadata={"CreationDate": None} if fmt == "pdf" else None)
+            written.append(path)
     return written
 
 

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..energy import free_energy_by_level
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "deep-teacher"
@@ -45,6 +46,10 @@ ITEM, TEST_ITEM = 30 * ms, 100 * ms
 DEFAULT_DURATION = 1000 * ITEM   # 1,000 updates (50 passes through the training set)
 CHECKPOINTS = 10
 ANNEALING = 0.7, 0.3   # from 70 % of the updates on, learning rates × 0.3
+PARAMETERS = ()        # seeds only: each draws the teacher, the data and the students' weights
+OUTPUTS = tuple(Output(f"free_energy_{key.replace('-', '_')}", (), "nat",
+                       f"held-out free energy per sample of the {key} pathway", key=f"held_out_free_energy/{key}")
+                for key in ("teacher", "backprop", "feedback-alignment", "target-prop", "one-layer"))
 
 #: How each student learns: learning rates [hidden layer, output layer] in noise units.
 STUDENTS = {

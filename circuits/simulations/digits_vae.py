@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..datasets import digits
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "digits-vae"
@@ -51,6 +52,10 @@ DEFAULT_DURATION = 300 * EPOCH            # 300 epochs
 SLOW_TEST_DURATION = 100 * EPOCH          # tests/validation/test_deep_networks.py
 REFERENCE_BATCH, REFERENCE_RATE = 60, 3e-3
 ELBO_SAMPLES, CHECKPOINTS = 500, 5
+PARAMETERS = ()     # seeds only: each draws the initial weights and the order of the items
+OUTPUTS = (Output("test_elbo", (), "nat", "the circuit's Monte-Carlo test ELBO per image (Laplace q)"),
+           Output("reference_test_elbo", (), "nat", "the reference VAE's test ELBO per image"),
+           Output("relative_difference", (), "1", "(circuit − reference) / |reference|"))
 #: Learning rates [layer 1, layer 2] of the decoder and the encoder (noise units).
 DECODER_RATES, ENCODER_RATES = [0.006, 0.15], [0.006, 0.15]
 

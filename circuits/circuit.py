@@ -15,7 +15,7 @@ from .learning import apply_learning
 from .projection import Projection
 from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
-from .stimulus import run_stimuli, sequence_stimuli
+from .stimulus import clamp_values, run_stimuli, sequence_stimuli
 from .validation import as_matrix, positive_number
 
 __all__ = ["Circuit", "SimulationDiverged"]
@@ -136,8 +136,9 @@ class Circuit:
         stimulus : array, TimedArray or dict, optional
             What the sensory column sees: a constant vector (size,), a (T, size) array sampled
             at dt with T = duration/dt, or a Brian2 TimedArray of shape (K, size) (evaluated at
-            the time since the start of this run). With several sensory columns pass a dict
-            {name: stimulus}. Omitted: the sensory estimates hold their last value (0 at first).
+            the time since the start of this run). With several sensory (or clamped) columns
+            pass a dict {name: stimulus}; clamped latent columns take constant vectors.
+            Omitted: the sensory estimates hold their last value (0 at first).
         record : bool or int
             True: record μ and ε of every column at every step; an int k: every k-th step;
             False: keep only the final state. (To record other variables, add your own Brian2
@@ -161,7 +162,7 @@ class Circuit:
         steps = self.timing.steps(duration, "duration")
         every = _record_every(record, {True: 1, False: 0})
         learn = self._learning(learn, default="continuous")
-        stimuli = run_stimuli(self.graph.sensory_columns, stimulus, steps, self.timing.dt, self.batch.size)
+        stimuli = run_stimuli(self.graph.clamped_columns, stimulus, steps, self.timing.dt, self.batch.size)
         trace, _ = self.engine.run(RunPlan(steps, stimuli, every, learn == "continuous", report=report))
         if learn == "trial":
             apply_learning(self.graph, 1.0)
@@ -215,7 +216,7 @@ class Circuit:
         if schedule is not None and steps_per_item < schedule.steps_needed():
             raise ValueError(f"item_duration = {item_duration} is too short for the encoders' schedule "
                              f"(proposal and learned updates): use at least {schedule.steps_needed() * self.dt}")
-        items, count = sequence_stimuli(self.graph.sensory_columns, stimuli, self.batch.size)
+        items, count = sequence_stimuli(self.graph.clamped_columns, stimuli, self.batch.size)
         sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule)
         trace, trials = self.engine.run(RunPlan(sequence.steps, sequence.first(), every, learn == "continuous",
                                                 sequence, report))
@@ -319,6 +320,21 @@ class Circuit:
         log_det = np.linalg.slogdet(column.flow_matrix)[1]
         density = -0.5 * np.sum(u * u, axis=-1) - 0.5 * column.size * np.log(2 * np.pi) - log_det
         return float(density) if self.batch.size is None else density
+
+    def clamp(self, column: ColumnRef, values=None):
+        """Clamp latent ``column``: its estimates stop following their drive and hold ``values``
+        ((size,), or (B, size) with a batch) or, with None, their current values, until
+        :meth:`release`. It stays in F and keeps predicting the columns below; like a sensory
+        column it then takes stimuli in :meth:`run` and :meth:`run_sequence` (constant per run
+        or item), and :meth:`reset` and item resets leave it alone. Clamps are not saved.
+        E.g. supervised learning (Whittington & Bogacz 2017): clamp the input and the label,
+        learn; release the label column and run to read the prediction."""
+        column = self.graph.lookup(column)
+        column.clamp(None if values is None else clamp_values(values, column, self.batch.size))
+
+    def release(self, column: ColumnRef):
+        """Let a clamped latent ``column`` infer again (see :meth:`clamp`), from its current values."""
+        self.graph.lookup(column).release()
 
     def attend(self, column: ColumnRef, gain):
         """Attention as precision: scale the precision of ``column``'s errors by ``gain`` γ

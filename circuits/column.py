@@ -39,12 +39,17 @@ class ColumnState:
         The diagonal of Σ (of B for a flow): the error neurons' self-inhibition.
     gain : ndarray (B × error_size,) or None
         The attention gain γ in the error neurons (None with interneurons).
+    free : ndarray (B × size,) or None
+        1 where the estimate neurons follow their drive, 0 where the column is clamped
+        (None for a sensory column, which is always clamped).
     """
 
-    def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None):
+    def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None,
+                 free=None):
         self.batch = batch
         self.estimate, self.error, self.activity = estimate, error, activity
         self.offset, self.variance, self.gain = offset, variance, gain
+        self.free = free
 
 
 class Column:
@@ -73,8 +78,17 @@ class Column:
         A of the hidden-state flow x′ = A x (latent columns of order ≥ 2): the column's errors
         compare D μ̃ with (I ⊗ A) μ̃ instead of μ̃ with a prediction from above.
     flat_prior : bool
-        No prior (an improper flat one): the column has no error of its own; its estimates are
-        driven by the errors of the columns it predicts alone (top columns only).
+        No Gaussian prior (an improper flat one): the column has no error of its own; its
+        estimates are driven by the errors of the columns it predicts (and a sparse prior's
+        gradient) alone (top columns only).
+    prior : {"gaussian", "laplace", "cauchy"}
+        The prior on the estimates (:mod:`populations.priors`): the Gaussian N(g, Σ) alone, or
+        times the sparse factor Π_i exp(−α φ(μ_i)), which adds α Σ_i φ(μ_i) to F.
+    sparsity : float
+        α of a sparse prior (0 for the Gaussian prior).
+    clamped : bool
+        Whether the estimates are held (:meth:`clamp`) instead of following their drive;
+        always True for a sensory column.
     state_covariance : ndarray, shape (state_size, state_size)
         Σ as given (the same live array as ``covariance`` for order 1).
     covariance : ndarray, shape (error_size, error_size)
@@ -122,7 +136,7 @@ class Column:
     def __init__(self, graph, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
                  order=1, smoothness=None, dynamics=None, flat_prior=False, flow=None, learn_flow=False,
-                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None):
+                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None, prior="gaussian", sparsity=0.0):
         self._graph = graph
         self.name = name
         self.state_size = size
@@ -130,6 +144,8 @@ class Column:
         self.smoothness = smoothness
         self.dynamics = dynamics
         self.flat_prior = flat_prior
+        self.prior = prior
+        self.sparsity = sparsity
         self.size = order * size
         self.state_covariance = covariance
         self.estimate_map = None
@@ -145,6 +161,8 @@ class Column:
         self.error_size = len(self.covariance)
         self.prior_mean = self.expand(prior_mean)
         self.sensory = sensory
+        self.clamped = sensory
+        self._clamp_values = None   # batch-major values to clamp to when the state is bound
         self.learn_covariance = learn_covariance
         self.covariance_learning_rate = covariance_learning_rate
         self.min_variance = min_variance
@@ -194,7 +212,7 @@ class Column:
             estimate_model = sensory_equations()
         else:
             estimate_model = estimate_equations({p.lower.name: p.activation for p in self.upward},
-                                                moving=self.generalized)
+                                                moving=self.generalized, prior=self.prior)
         options = dict(method="euler", clock=clock, codeobj_class=codeobj_class)
         groups = {"estimate": NeuronGroup(self.size * batch.copies, estimate_model,
                                           name=self.group_name("estimate"), **options),
@@ -207,6 +225,8 @@ class Column:
             groups["interneuron"].tau_error = timing.tau_error
         if not self.sensory:
             groups["estimate"].tau_estimate = timing.tau_estimate
+        if self.prior != "gaussian":
+            groups["estimate"].sparsity = self.sparsity
         groups["error"].tau_error = timing.tau_error
         return groups
 
@@ -222,6 +242,11 @@ class Column:
         if state.gain is not None:
             state.gain[:] = 1.0
         self.initial_state()
+        if not self.sensory:
+            state.free[:] = 0.0 if self.clamped else 1.0
+            state.estimate[:] = (state.batch.tile(self.prior_mean) if self._clamp_values is None
+                                 else self._clamp_values)
+            self._clamp_values = None
 
     def state_variables(self) -> dict[str, tuple[str, str]]:
         """Which group variable holds each field of :class:`ColumnState`:
@@ -233,6 +258,8 @@ class Column:
             variables.update(variance=("error", "variance"), gain=("error", "gain"))
         if self.estimate_map is None:
             variables["offset"] = ("error", "prediction_offset")
+        if not self.sensory:
+            variables["free"] = ("estimate", "free")
         return variables
 
     def couplings(self) -> list[Coupling]:
@@ -354,11 +381,37 @@ class Column:
             attended = self.attended_covariance()
             self.lateral[:] = attended - np.diag(np.diag(attended))
 
+    def clamp(self, values: np.ndarray | None = None):
+        """Hold the estimates (a latent column): μ stops following its drive and keeps the
+        ``values`` given (batch-major (B × size,), already checked), or its current values
+        (None; the prior mean before the circuit is built), until :meth:`release`. Its error
+        neurons keep comparing μ with the prediction, and it keeps predicting the columns
+        below: a clamped column is data, like a sensory one, and stimuli can set it."""
+        if self.sensory:
+            raise ValueError(f"clamp: {self.name!r} is a sensory column, always clamped to its stimulus")
+        self.clamped = True
+        if self.state is None:
+            self._clamp_values = values
+            return
+        self.state.free[:] = 0.0
+        if values is not None:
+            self.state.estimate[:] = values
+
+    def release(self):
+        """Let a clamped latent column's estimates follow their drive again, from where they are."""
+        if self.sensory:
+            raise ValueError(f"release: {self.name!r} is a sensory column; its estimates are the stimulus "
+                             f"(to infer them, make it a latent column with column() and clamp it)")
+        self.clamped = False
+        self._clamp_values = None
+        if self.state is not None:
+            self.state.free[:] = 1.0
+
     def reset_state(self):
-        """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
-        interneurons to zero: what happens between the items of a sequence."""
+        """Estimates back to the prior mean (sensory and clamped ones keep their values), errors
+        and interneurons to zero: what happens between the items of a sequence."""
         state = self.state
-        if not self.sensory:
+        if not self.clamped:
             state.estimate[:] = state.batch.tile(self.prior_mean)
         state.error[:] = 0.0
         if state.activity is not None:
@@ -366,7 +419,7 @@ class Column:
 
     def initial_state(self):
         """The state of :meth:`reset_state`, with the sensory estimates at 0 until the
-        stimulus arrives."""
+        stimulus arrives (clamped latent columns keep their values)."""
         self.reset_state()
         if self.sensory:
             self.state.estimate[:] = 0.0

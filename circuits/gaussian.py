@@ -2,14 +2,19 @@
 (Gauss–Newton) posterior precision of any circuit at its current estimates.
 
 Each level contributes ½ rᵀ Σ⁻¹ r to F with the residual r_ℓ = M_ℓ μ_ℓ − Σ_p W_p f(μ_p) − b_ℓ
-(M_ℓ = I, or D − A for a column with dynamics; μ_ℓ = x for a sensory column). Stacking the
-latent estimates in z, the Jacobian of r_ℓ is J_ℓ = ∂r_ℓ/∂z, and
+(M_ℓ = I, or D − A for a column with dynamics; μ_ℓ = x for a sensory column, and the clamped
+values for a clamped latent column: both are observed). Stacking the free latent estimates in
+z, the Jacobian of r_ℓ is J_ℓ = ∂r_ℓ/∂z, and
 
     H = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ J_ℓ
 
 is the Gauss–Newton Hessian of F: exact for linear projections, where F is quadratic and
 r_ℓ = J_ℓ z − d_ℓ, so the posterior mean solves H z* = Σ_ℓ J_ℓᵀ Σ_ℓ⁻¹ d_ℓ and the posterior
 covariance is H⁻¹.
+
+Both need Gaussian priors: a free column with a sparse prior (:mod:`populations.priors`) has a
+non-Gaussian posterior with no closed form, and its penalty is not a least-squares term, so
+they refuse it (its settled estimates are the MAP estimate).
 """
 from __future__ import annotations
 
@@ -19,11 +24,11 @@ __all__ = ["exact_posterior", "laplace_precision", "latent_index"]
 
 
 def latent_index(graph) -> dict[str, slice]:
-    """Where each latent column of ``graph`` (a CircuitGraph or Circuit) sits in the stacked
-    latent vector z."""
+    """Where each free latent column of ``graph`` (a CircuitGraph or Circuit; clamped columns are
+    observed) sits in the stacked latent vector z."""
     index, start = {}, 0
     for column in graph.columns.values():
-        if not column.sensory:
+        if not column.clamped:
             index[column.name] = slice(start, start + column.size)
             start += column.size
     return index
@@ -32,16 +37,25 @@ def latent_index(graph) -> dict[str, slice]:
 def _jacobian(column, index: dict, size: int, estimates: dict) -> np.ndarray:
     """J_ℓ = ∂r_ℓ/∂z at ``estimates`` (f' evaluated there), shape (error_size, size)."""
     J = np.zeros((column.error_size, size))
-    if not column.sensory:
+    if column.name in index:
         J[:, index[column.name]] = np.eye(column.size) if column.estimate_map is None else column.estimate_map
     for projection in column.downward:
+        if projection.upper.name not in index:   # an observed (clamped) upper column
+            continue
         slope = projection.activation.gain_numpy(np.asarray(estimates[projection.upper.name], dtype=float))
         J[:, index[projection.upper.name]] -= projection.synaptic_weights * slope
     return J
 
 
-def _weighted_columns(graph):
-    """The columns that contribute to F (a flat prior contributes nothing)."""
+def _weighted_columns(graph, method: str):
+    """The columns whose Gaussian terms make up F (a flat prior contributes none); refuses
+    free columns with a sparse prior, which ``method`` cannot handle."""
+    sparse = [c.name for c in graph.columns.values() if not c.clamped and c.prior != "gaussian"]
+    if sparse:
+        column = graph.columns[sparse[0]]
+        raise ValueError(f"{method} needs Gaussian priors: column {column.name!r} has prior={column.prior!r}, "
+                         f"whose posterior is not Gaussian (no closed form, no Gauss–Newton Hessian); "
+                         f"its settled estimates are the MAP estimate. Use prior='gaussian' for {method}")
     return [c for c in graph.columns.values() if not c.flat_prior]
 
 
@@ -51,7 +65,7 @@ def laplace_precision(graph, estimates: dict, gains: dict | None = None) -> np.n
     index = latent_index(graph)
     size = sum(s.stop - s.start for s in index.values())
     precision = np.zeros((size, size))
-    for column in _weighted_columns(graph):
+    for column in _weighted_columns(graph, "the Laplace posterior"):
         J = _jacobian(column, index, size, estimates)
         scale = np.sqrt(gains[column.name]) if gains and column.name in gains else np.ones(column.error_size)
         precision += J.T @ (column.precision * np.outer(scale, scale)) @ J
@@ -66,7 +80,7 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     circuit : Circuit or CircuitGraph
         Every projection must be linear.
     observations : dict
-        {sensory column name: vector x}.
+        {column name: vector x} for every sensory column and every clamped latent column.
 
     Returns
     -------
@@ -78,19 +92,24 @@ def exact_posterior(circuit, observations: dict) -> tuple[dict, np.ndarray]:
     nonlinear = [p for p in circuit.projections if not p.activation.is_identity]
     if nonlinear:
         raise ValueError(f"exact_posterior needs linear projections; {nonlinear[0]} is not")
-    missing = {c.name for c in circuit.columns.values() if c.sensory} - set(observations)
+    observed = {c.name for c in circuit.columns.values() if c.clamped}
+    missing = observed - set(observations)
     if missing:
-        raise ValueError(f"observations: give a vector for every sensory column, missing {sorted(missing)}")
+        raise ValueError(f"observations: give a vector for every sensory and clamped column, missing {sorted(missing)}")
     index = latent_index(circuit)
     size = sum(s.stop - s.start for s in index.values())
     zeros = {name: np.zeros(s.stop - s.start) for name, s in index.items()}
     precision = np.zeros((size, size))
     drive = np.zeros(size)
-    for column in _weighted_columns(circuit):
-        # r = J z − d with d = b_ℓ (− x for a sensory column); no offset under dynamics
+    for column in _weighted_columns(circuit, "exact_posterior"):
+        # r = J z − d with d = b_ℓ + Σ W x_p over observed upper columns p (− x for an observed
+        # column itself); no offset under dynamics
         J = _jacobian(column, index, size, zeros)
         d = column.offset.copy() if column.estimate_map is None else np.zeros(column.error_size)
-        if column.sensory:
+        for projection in column.downward:
+            if projection.upper.name in observed:
+                d += projection.synaptic_weights @ np.asarray(observations[projection.upper.name], dtype=float)
+        if column.name in observed:
             d -= np.asarray(observations[column.name], dtype=float)
         precision += J.T @ column.precision @ J
         drive += J.T @ column.precision @ d

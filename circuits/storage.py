@@ -1,6 +1,6 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 2. The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3. The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
@@ -13,7 +13,8 @@ as after :meth:`Circuit.reset`.
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
 yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+still load, with default gains; version-2 files (before sparse priors) with Gaussian priors.
+Clamps (:meth:`Circuit.clamp`) are part of the dynamic state and are not saved.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from populations import Activation
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
 FORMAT = "predictive-circuits"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _activation(activation: Activation) -> list:
@@ -48,7 +49,7 @@ def save(graph, options: dict, path):
                         "min_variance": column.min_variance, "flow": column.flow, "learn_flow": column.learn_flow,
                         "flow_learning_rate": column.flow_learning_rate, "flow_radius": column.flow_radius,
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
-                        "flat_prior": column.flat_prior,
+                        "flat_prior": column.flat_prior, "prior": column.prior, "sparsity": column.sparsity,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
@@ -154,7 +155,8 @@ def _populate(graph, columns, projections, encoders, arrays):
         if column.get("order", 1) > 1:
             options.update(order=column["order"], smoothness=column["smoothness"])
         if not column["sensory"]:
-            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"))
+            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"),
+                           prior=column.get("prior", "gaussian"), sparsity=column.get("sparsity", 0.0) or 1.0)
         add = graph.sensory if column["sensory"] else graph.column
         added = add(column["name"], column["size"], **options)
         if column["flow"]:

@@ -5,7 +5,8 @@
 - :mod:`populations.interneuron` — interneurons through which a column learns Σ;
 - :mod:`populations.amortization` — the encoder's proposal neurons and the learned update
   neurons of amortized inference;
-- :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
+- :mod:`populations.activations` — rate nonlinearities f with their derivatives f';
+- :mod:`populations.priors` — sparse priors (Laplace, Cauchy) on a latent column's estimates.
 
 This package knows nothing of circuits: :mod:`circuits` instantiates these models.
 """
@@ -14,7 +15,8 @@ from .amortization import proposal_equations, update_equations, update_variable
 from .error import INHIBITION, error_equations, prediction_variable
 from .estimate import estimate_equations, input_variable, sensory_equations
 from .interneuron import interneuron_equations
+from .priors import PRIORS, prior_shape
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation", "INHIBITION", "error_equations",
            "prediction_variable", "estimate_equations", "input_variable", "sensory_equations",
-           "interneuron_equations", "proposal_equations", "update_equations", "update_variable"]
+           "interneuron_equations", "PRIORS", "prior_shape", "proposal_equations", "update_equations", "update_variable"]

@@ -114,14 +114,14 @@ class RuntimeEngine(Engine):
         self.build()
         network, graph = self._network, self.graph
         namespace = {}
-        for column in graph.sensory_columns:
-            stimulus, clamp = plan.stimuli.get(column.name), self._clamps[column.name]
-            clamp.active = isinstance(stimulus, TimedArray)
+        for name, clamp in self._clamps.items():
+            clamp.active = isinstance(plan.stimuli.get(name), TimedArray)
             if clamp.active:
-                namespace[f"stimulus_{column.name}"] = stimulus
-                column.estimate.run_start = network.t
-            elif stimulus is not None:   # None: hold the current value
-                column.state.estimate[:] = stimulus
+                namespace[f"stimulus_{name}"] = plan.stimuli[name]
+                graph.columns[name].estimate.run_start = network.t
+        for name, stimulus in plan.stimuli.items():   # sensory and clamped latent columns
+            if stimulus is not None and not isinstance(stimulus, TimedArray):   # None: hold the current value
+                graph.columns[name].state.estimate[:] = stimulus
         for name, clamp in self._attention_clamps.items():
             column = graph.columns[name]
             clamp.active = isinstance(column.attention, TimedArray)

@@ -14,7 +14,7 @@ from .graph import CircuitGraph, ColumnRef, Timing
 from .learning import apply_learning
 from .projection import Projection
 from .recording import Recording, Trace, make_recording
-from .sequence import LEARN, Sequence
+from .sequence import LEARN, RESETS, Sequence
 from .stimulus import clamp_values, run_stimuli, sequence_stimuli
 from .validation import as_matrix, positive_number
 
@@ -177,9 +177,11 @@ class Circuit:
         stimuli : array (K, size), or dict {sensory name: array (K, size)}
         item_duration : time
             How long each item is held (a multiple of dt).
-        reset_between : bool
+        reset_between : bool or "prediction"
             Reset estimates to the prior mean and errors (and interneurons) to zero at the start
-            of every item, so each item is inferred from scratch.
+            of every item, so each item is inferred from scratch; "prediction": the estimates
+            start at their prediction from above instead (a top-down sweep, as Whittington &
+            Bogacz 2017 start inference: with the input clamped at the top, the forward pass).
         record : {"trial_ends", "all", int k, False}
             The state at the end of every item is always kept (``rec.trial_end`` etc.);
             "all" also records every step (``rec.estimate`` …), an int k every k-th step.
@@ -217,7 +219,9 @@ class Circuit:
             raise ValueError(f"item_duration = {item_duration} is too short for the encoders' schedule "
                              f"(proposal and learned updates): use at least {schedule.steps_needed() * self.dt}")
         items, count = sequence_stimuli(self.graph.clamped_columns, stimuli, self.batch.size)
-        sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule)
+        if reset_between not in RESETS:
+            raise ValueError(f"reset_between must be True, False or 'prediction', got {reset_between!r}")
+        sequence = Sequence(items, count, steps_per_item, reset_between, learn, schedule)
         trace, trials = self.engine.run(RunPlan(sequence.steps, sequence.first(), every, learn == "continuous",
                                                 sequence, report))
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies), trials)
@@ -332,8 +336,15 @@ class Circuit:
         column = self.graph.lookup(column)
         column.clamp(None if values is None else clamp_values(values, column, self.batch.size))
 
+    def hold(self, column: ColumnRef):
+        """Fix the predictions of latent ``column`` at its current estimates while it keeps
+        inferring (the fixed-prediction assumption; see :meth:`Column.hold`), until :meth:`release`.
+        Settle the circuit first: with every hidden column held after the forward pass, the
+        errors are exactly backprop's (tests/validation/test_backprop.py)."""
+        self.graph.lookup(column).hold()
+
     def release(self, column: ColumnRef):
-        """Let a clamped latent ``column`` infer again (see :meth:`clamp`), from its current values."""
+        """Let a clamped or held latent ``column`` infer again (see :meth:`clamp`, :meth:`hold`)."""
         self.graph.lookup(column).release()
 
     def attend(self, column: ColumnRef, gain):

@@ -40,16 +40,19 @@ class ColumnState:
     gain : ndarray (B × error_size,) or None
         The attention gain γ in the error neurons (None with interneurons).
     free : ndarray (B × size,) or None
-        1 where the estimate neurons follow their drive, 0 where the column is clamped
+        1 where the estimate neurons follow their drive, 0 where the column is clamped or held
         (None for a sensory column, which is always clamped).
+    hold, inferred : ndarray (B × size,) or None
+        1 where the column's predictions are fixed (:meth:`Column.hold`), and the value it
+        infers meanwhile (None for a sensory column).
     """
 
     def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None,
-                 free=None):
+                 free=None, hold=None, inferred=None):
         self.batch = batch
         self.estimate, self.error, self.activity = estimate, error, activity
         self.offset, self.variance, self.gain = offset, variance, gain
-        self.free = free
+        self.free, self.hold, self.inferred = free, hold, inferred
 
 
 class Column:
@@ -89,6 +92,8 @@ class Column:
     clamped : bool
         Whether the estimates are held (:meth:`clamp`) instead of following their drive;
         always True for a sensory column.
+    held : bool
+        Whether the column's predictions are fixed (:meth:`hold`).
     state_covariance : ndarray, shape (state_size, state_size)
         Σ as given (the same live array as ``covariance`` for order 1).
     covariance : ndarray, shape (error_size, error_size)
@@ -162,6 +167,7 @@ class Column:
         self.prior_mean = self.expand(prior_mean)
         self.sensory = sensory
         self.clamped = sensory
+        self.held = False
         self._clamp_values = None   # batch-major values to clamp to when the state is bound
         self.learn_covariance = learn_covariance
         self.covariance_learning_rate = covariance_learning_rate
@@ -243,9 +249,11 @@ class Column:
             state.gain[:] = 1.0
         self.initial_state()
         if not self.sensory:
-            state.free[:] = 0.0 if self.clamped else 1.0
+            state.free[:] = 0.0 if self.clamped or self.held else 1.0
+            state.hold[:] = 1.0 if self.held else 0.0
             state.estimate[:] = (state.batch.tile(self.prior_mean) if self._clamp_values is None
                                  else self._clamp_values)
+            state.inferred[:] = state.estimate
             self._clamp_values = None
 
     def state_variables(self) -> dict[str, tuple[str, str]]:
@@ -259,7 +267,7 @@ class Column:
         if self.estimate_map is None:
             variables["offset"] = ("error", "prediction_offset")
         if not self.sensory:
-            variables["free"] = ("estimate", "free")
+            variables.update(free=("estimate", "free"), hold=("estimate", "hold"), inferred=("estimate", "inferred"))
         return variables
 
     def couplings(self) -> list[Coupling]:
@@ -271,8 +279,9 @@ class Column:
                                       np.kron(shift_operator(self.order), np.eye(self.state_size))))
         if self.flat_prior:   # no error of its own
             return couplings
-        couplings.append(Coupling(f"{self.name}_estimate_to_error", estimate, "mu", error, "estimate",
-                                  self.estimate_map))
+        # with fixed predictions the errors compare the value inferred meanwhile (see hold())
+        couplings.append(Coupling(f"{self.name}_estimate_to_error", estimate, "inferred" if self.held else "mu",
+                                  error, "estimate", self.estimate_map))
         if not self.sensory:
             feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
             couplings.append(Coupling(f"{self.name}_error_to_estimate", error, "eps", estimate, "error", feedback))
@@ -389,6 +398,8 @@ class Column:
         below: a clamped column is data, like a sensory one, and stimuli can set it."""
         if self.sensory:
             raise ValueError(f"clamp: {self.name!r} is a sensory column, always clamped to its stimulus")
+        if self.held:
+            raise ValueError(f"clamp: {self.name!r} has fixed predictions (hold); release it first")
         self.clamped = True
         if self.state is None:
             self._clamp_values = values
@@ -397,22 +408,51 @@ class Column:
         if values is not None:
             self.state.estimate[:] = values
 
+    def hold(self):
+        """Fix the column's predictions (the fixed-prediction assumption: Millidge, Tschantz &
+        Buckley 2022; Rosenbaum 2022): μ stays at its current value for everything the column
+        sends — its predictions W f(μ) of the columns below, the gain f'(μ) of the errors it
+        receives, the presynaptic rate f(μ) of learning — while the value it infers, x
+        (``state.inferred``), follows the same drive from there, and its error neurons compare x
+        with its prediction: ε = Σ⁻¹(x − g). Needs the runtime engine and dense couplings
+        (the error neurons' input is switched from μ to x). :meth:`release` ends it."""
+        if self.sensory or self.clamped:
+            raise ValueError(f"hold: {self.name!r} is {'sensory' if self.sensory else 'clamped'}; its "
+                             f"predictions are fixed already")
+        if self._graph.backend != "dense":
+            raise ValueError("hold: fixed predictions switch the error neurons' input from μ to the "
+                             "inferred value, which needs Circuit(backend='dense')")
+        self.held = True
+        if self.state is not None:
+            self.state.free[:], self.state.hold[:] = 0.0, 1.0
+            self.state.inferred[:] = self.state.estimate
+
     def release(self):
-        """Let a clamped latent column's estimates follow their drive again, from where they are."""
+        """Let a clamped or held latent column's estimates follow their drive again, from where μ is."""
         if self.sensory:
             raise ValueError(f"release: {self.name!r} is a sensory column; its estimates are the stimulus "
                              f"(to infer them, make it a latent column with column() and clamp it)")
-        self.clamped = False
+        self.clamped = self.held = False
         self._clamp_values = None
         if self.state is not None:
-            self.state.free[:] = 1.0
+            self.state.free[:], self.state.hold[:] = 1.0, 0.0
 
-    def reset_state(self):
+    def reset_state(self, predicted: bool = False):
         """Estimates back to the prior mean (sensory and clamped ones keep their values), errors
-        and interneurons to zero: what happens between the items of a sequence."""
+        and interneurons to zero: what happens between the items of a sequence. ``predicted``:
+        the estimates start at their prediction g = m + b + Σ_p W_p f(μ_p) from the columns
+        above instead (reset those first; a column with dynamics starts at its prior mean)."""
         state = self.state
-        if not self.clamped:
-            state.estimate[:] = state.batch.tile(self.prior_mean)
+        if not (self.clamped or self.held):
+            if predicted and state.offset is not None:
+                rows = state.batch.rows
+                start = rows(state.offset) + sum(p.activation.rate_numpy(rows(p.upper.state.estimate)) @
+                                                 p.synaptic_weights.T for p in self.downward)
+                state.estimate[:] = np.ravel(start)
+            else:
+                state.estimate[:] = state.batch.tile(self.prior_mean)
+        if self.held:
+            state.inferred[:] = state.estimate
         state.error[:] = 0.0
         if state.activity is not None:
             state.activity[:] = 0.0

@@ -147,6 +147,16 @@ class CircuitGraph:
         """Whether any parameter of the circuit has a learning rule switched on."""
         return any(part.learns for part in (*self.columns.values(), *self.projections, *self.encoders.values()))
 
+    def top_down(self) -> list[Column]:
+        """The columns ordered so that every column comes after the columns predicting it."""
+        ordered, placed = [], set()
+        while len(ordered) < len(self.columns):
+            for column in self.columns.values():
+                if column.name not in placed and all(p.upper.name in placed for p in column.downward):
+                    ordered.append(column)
+                    placed.add(column.name)
+        return ordered
+
     def _reaches(self, start: Column, goal: Column) -> bool:
         """Whether ``start`` predicts ``goal`` through a chain of projections."""
         frontier = [start]

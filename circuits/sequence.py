@@ -17,10 +17,13 @@ from .amortization import ItemSchedule
 from .energy import current_estimates, current_free_energy
 from .learning import apply_learning
 
-__all__ = ["ItemBoundaries", "LEARN", "Sequence"]
+__all__ = ["ItemBoundaries", "LEARN", "RESETS", "Sequence"]
 
 #: When learning rules apply: at item ends, every step, or never.
 LEARN = ("trial", "continuous", False)
+
+#: What happens at each item's start: reset to the prior mean, nothing, or start at the prediction.
+RESETS = (True, False, "prediction")
 
 
 @dataclass
@@ -31,7 +34,8 @@ class Sequence:
             columns not named hold their current value)
     count : K
     steps_per_item : steps each item is held
-    reset_between : reset estimates, errors and interneurons at each item's start
+    reset_between : reset estimates, errors and interneurons at each item's start (True), or
+                    start the estimates at their prediction from above ("prediction")
     learn : "trial", "continuous" or False
     schedule : the encoders' per-item schedule (amortized or hybrid inference), or None
     """
@@ -39,7 +43,7 @@ class Sequence:
     items: dict
     count: int
     steps_per_item: int
-    reset_between: bool
+    reset_between: bool | str
     learn: str | bool
     schedule: ItemSchedule | None = None
 
@@ -59,6 +63,7 @@ class ItemBoundaries:
     def __init__(self, graph, batch, sequence: Sequence):
         self.graph, self.batch, self.sequence = graph, batch, sequence
         self.clamps = [(graph.columns[name].state.estimate, values) for name, values in sequence.items.items()]
+        self.order = graph.top_down()
         self.step = 0
         self.estimates, self.errors, self.energies = [], [], []
         self.proposals = {name: [] for name in graph.encoders}
@@ -70,12 +75,12 @@ class ItemBoundaries:
         if self.step % per_item == 0:
             if self.step:
                 self.end_item()
-            if self.sequence.reset_between:
-                for column in self.graph.columns.values():
-                    column.reset_state()
             item = self.step // per_item
             for clamped, values in self.clamps:
                 clamped[:] = values[item]
+            if self.sequence.reset_between:   # top-down, so that predictions read the new item
+                for column in self.order:
+                    column.reset_state(predicted=self.sequence.reset_between == "prediction")
         elif self.sequence.schedule is not None:
             self.sequence.schedule.on_step(self.step % per_item)
         self.step += 1

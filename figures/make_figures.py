@@ -10,7 +10,11 @@
 - attention as precision, shifting between two cues: ``pcsim run attention``;
 - Marino (2022) Fig. 5a, lateral inhibition whitening a natural image: ``pcsim run whitening``;
 - tracking in generalized coordinates of motion: ``pcsim run generalized-tracking``;
-- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``.
+- Marino (2022) Fig. 10, iterative vs amortized vs hybrid inference: ``pcsim run amortization``;
+- Rao & Ballard (1999) Figs. 3–5, learned receptive fields and end-stopping: ``pcsim run rao-ballard``;
+- Whittington & Bogacz (2017) Fig. 3, predictive coding vs backprop as the output variance grows:
+  ``pcsim run backprop-equivalence``; digits learned with local rules vs backprop:
+  ``pcsim run digits-classification``.
 """
 from pathlib import Path
 
@@ -22,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 def main(directory=HERE):
     written = []
     for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening", "generalized-tracking", "amortization"):
+                 "attention", "whitening", "generalized-tracking", "amortization", "rao-ballard",
+                 "backprop-equivalence", "digits-classification"):
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():

@@ -24,9 +24,16 @@ Variables of the NeuronGroup (all dimensionless rates unless stated):
     α φ'(μ), the gradient of a sparse prior's penalty (subexpression; sparse priors only).
 ``sparsity``
     α, the weight of the sparse penalty (shared constant; sparse priors only).
+``drive``
+    dμ/dt of a free estimate neuron (subexpression, per second).
 ``free``
     1: μ follows its drive; 0: μ is clamped, held at the value last written into it
     (:meth:`circuits.Circuit.clamp`).
+``inferred``, ``hold``
+    Fixed predictions (:meth:`circuits.Circuit.hold`): with ``hold`` = 1 (and ``free`` = 0) μ
+    stays at its value for everything it sends (predictions below, the gain f'(μ), learning)
+    while ``inferred`` follows the drive from there; the column's error neurons then read
+    ``inferred`` instead of μ. Unused (0) otherwise.
 ``motion``
     (D μ̃)_i, the next-order estimate, in generalized coordinates only (``moving=True``):
     the estimate then descends the free energy in a moving frame, dμ̃/dt = D μ̃ − ∂F/∂μ̃/τ_μ,
@@ -68,13 +75,16 @@ def estimate_equations(lower: dict[str, Activation], moving: bool = False, prior
         f"prior_gradient = sparsity * {shape.gain('mu')} : 1  # alpha phi'(mu), {prior} prior\n"
         "sparsity : 1 (shared, constant)  # alpha\n")
     return (
-        f"dmu/dt = free * ((-error + bottom_up{' - prior_gradient' if sparse else ''}) / tau_estimate{shift}) : 1\n"
+        f"drive = (-error + bottom_up{' - prior_gradient' if sparse else ''}) / tau_estimate{shift} : 1/second\n"
+        "dmu/dt = free * drive : 1\n"
+        "dinferred/dt = hold * drive : 1  # fixed predictions: the value inferred while mu is held\n"
         + ("motion : 1  # D mu~: the next-order estimate (generalized coordinates)\n" if moving else "") +
         f"bottom_up = {' + '.join(terms) if terms else '0'} : 1\n"
         f"{sparse}"
         "error : 1  # eps of this column (one-to-one)\n"
         f"{inputs}"
         "free : 1  # 1: mu follows its drive; 0: clamped\n"
+        "hold : 1  # 1: predictions fixed (mu held, inferred follows the drive)\n"
         "tau_estimate : second (shared, constant)\n"
     )
 

@@ -19,7 +19,8 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
     names = {p.name for p in written}
     for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network",
                  "linear_gaussian", "bogacz_variance", "learn_linear", "attention", "whitening",
-                 "generalized_tracking", "amortization"):
+                 "generalized_tracking", "amortization", "rao_ballard_fields", "rao_ballard_end_stopping",
+                 "backprop_equivalence", "digits_classification"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     assert all(p.stat().st_size > 5_000 for p in written)
 
@@ -27,7 +28,7 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
 def test_there_are_notebooks():
     assert {"01_build_a_column.ipynb", "02_learning.ipynb",
             "03_lateral_inhibition_and_attention.ipynb",
-            "04_amortized_and_dynamic_inference.ipynb"} <= {p.name for p in NOTEBOOKS}
+            "04_amortized_and_dynamic_inference.ipynb", "06_paper_gallery.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.slow

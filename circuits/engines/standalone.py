@@ -65,6 +65,8 @@ class StandaloneEngine(Engine):
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
             refused.append("attention that changes during a run (a TimedArray gain)")
+        if any(c.held for c in graph.columns.values()):
+            refused.append("fixed predictions (hold: the error neurons' input is switched at run time)")
         if refused:
             self.refuse("; ".join(refused))
 
@@ -154,6 +156,8 @@ class StandaloneEngine(Engine):
             self.refuse("learning during a run")
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
+        if any(c.held for c in graph.columns.values()):
+            self.refuse("fixed predictions (hold: the error neurons' input is switched at run time)")
         missing = [column.name for column in graph.sensory_columns if plan.stimuli.get(column.name) is None]
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "

@@ -1,6 +1,6 @@
 """Regenerate the paper figures in this folder (PNG and PDF) through the public API.
 
-    python figures/make_figures.py
+    python figures/make_figures.py            (all; or name some: ... make_figures.py rao-ballard)
 
 - Bogacz (2017) Fig. 2a (posterior), Fig. 2b (gradient ascent vs the circuit), Fig. 3 (the
   circuit's estimate and error neurons): ``pcsim run bogacz-perception``'s figures;
@@ -23,11 +23,16 @@ from circuits.simulations import SIMULATIONS
 HERE = Path(__file__).resolve().parent
 
 
-def main(directory=HERE):
+#: Every simulation whose figures are in the gallery, in README order.
+GALLERY = ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear", "attention", "whitening",
+           "generalized-tracking", "amortization", "rao-ballard", "backprop-equivalence", "digits-classification")
+
+
+def main(directory=HERE, names=GALLERY):
+    """Run each simulation in ``names`` (default: all) at its default duration, seed 0, and write
+    its figures into ``directory``; returns the paths written."""
     written = []
-    for name in ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear",
-                 "attention", "whitening", "generalized-tracking", "amortization", "rao-ballard",
-                 "backprop-equivalence", "digits-classification"):
+    for name in names:
         module = SIMULATIONS[name]
         outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
         for stem, figure in outcome.figures.items():
@@ -40,5 +45,6 @@ def main(directory=HERE):
 
 
 if __name__ == "__main__":
-    for path in main():
+    import sys
+    for path in main(names=sys.argv[1:] or GALLERY):   # e.g. python figures/make_figures.py rao-ballard
         print(path)

@@ -55,15 +55,14 @@ def circuit_updates(weights, biases, x, y, output_variance: float, duration=DEFA
     return [circuit.weights(names[k], names[k + 1]) - w for k, w in enumerate(weights)]
 
 
-def fixed_prediction_updates(weights, biases, x, y, output_variance=1.0, duration=250 * TAU):
-    """ΔW_k (α = 1) with fixed predictions: settle on the forward pass (label free), hold every
-    hidden column, clamp the label, settle, learn once. Exactness needs the forward pass to
-    1e-7: each phase runs 250 τ (the slowest mode of the label-free circuit decays by e^-9
-    in 80 ms)."""
+def fixed_prediction_updates(weights, biases, x, y, output_variance=1.0, duration=DEFAULT_DURATION):
+    """ΔW_k (α = 1) with fixed predictions: start at the forward pass (the top-down sweep of
+    ``reset_between="prediction"`` from the clamped input, where every ε = 0), hold every
+    hidden column, clamp the label, settle for ``duration``, learn once."""
     circuit = build_circuit(weights, biases, output_variance, batch_size=len(x), dt=stable_dt(output_variance, TAU),
                             learning_rate=1.0, tau_estimate=TAU, tau_error=TAU)
     names = layer_names(len(weights) + 1)
-    circuit.run(duration, stimulus={"input": x}, record=False, learn=False)
+    circuit.run_sequence({"input": x[None]}, 10 * TAU, reset_between="prediction", learn=False)
     for name in names[1:-1]:
         circuit.hold(name)
     circuit.clamp("output", y)

@@ -3,26 +3,30 @@
 Images: the natural photographs scikit-image ships (:data:`circuits.datasets.NATURAL_IMAGES`),
 in grey, filtered with a difference of Gaussians as in the paper's pre-processing (centre-
 surround, like the retina and LGN): ``skimage.filters.difference_of_gaussians`` with
-σ_centre = 1 px and σ_surround = 1.6 px (Marr & Hildreth's ratio), each image then scaled to
-unit variance. A training item is a strip of 16 × 26 pixels seen by three level-1 modules
-through 16 × 16 patches offset by 5 pixels, each weighted by a Gaussian window (σ = 5 px).
+σ_centre = 1 px and σ_surround = 3 px, each image then scaled to unit variance. A training
+item is a strip of 16 × 26 pixels seen by three level-1 modules through 16 × 16 patches offset
+by 5 pixels, each weighted by a Gaussian window (σ = 4 px).
 
-The circuit (all projections linear; variances σ² of the image, σ_td² of level 1):
+The circuit (all projections linear; variances σ² = 1 of the image, σ_td² = 1 of level 1):
 
 - three sensory columns ``x1..x3`` (256 pixels each, Σ = σ² I);
 - three level-1 columns ``r1..r3`` (32 units each, Σ = σ_td² I), each predicting its patch
-  through W_k, with the paper's sparse prior ``prior="cauchy"`` (penalty α log(1 + r²));
-- one level-2 column ``h`` (128 units, Cauchy prior) predicting all three level-1 columns
-  through U_k.
+  through W_k, with the paper's sparse prior ``prior="cauchy"`` (penalty α log(1 + r²), α = 1);
+- one level-2 column ``h`` (128 units) predicting all three level-1 columns through U_k, whose
+  prior is the Cauchy factor alone (``flat_prior=True, prior="cauchy"``, α = 0.5), as the
+  paper's top level has only the sparse penalty.
 
-Every W_k and U_k learns with the Hebbian rule and weight decay (ΔW = η (ε f(μ)ᵀ − λ W)) at
-the end of each item; the patches are batched (``Circuit(batch_size=100)``: one (B, n) @ Mᵀ
-product per coupling per step). Figures as in the paper: the learned level-1 fields (columns
-of W, oriented and localised) and level-2 fields (U_k-weighted sums of the level-1 fields of
-the three modules), and **end-stopping**: the level-1 error neurons ε = (r − U h)/σ_td² of the
-middle module respond to horizontal bars of increasing length centred on its receptive field,
-with the level-2 feedback and with level 2 removed (ε = r/σ_td²). The suppression of the longest
-bar, 1 − response(longest)/peak response, is strong with feedback and absent without.
+Every W_k and U_k learns with the Hebbian rule and weight decay (ΔW = η (ε f(μ)ᵀ − λ W),
+η = 0.15, λ = 0.01) at the end of each item (9 τ_μ, τ_μ = 10 ms, dt = 0.5 ms: Euler needs dt < τ_μ/λmax(WᵀW)); the strips are batched
+(``Circuit(batch_size=100)``: one (B, n) @ Mᵀ product per coupling per step), 800 batches by
+default. Figures as in the paper: the learned level-1 fields (columns of W) and level-2 fields
+(W_k U_k summed over the three modules on the strip), and **end-stopping**: the level-1 error
+neurons ε = (r − U h)/σ_td² of the middle module respond to horizontal bars of increasing
+length centred on its receptive field, with the level-2 feedback and with level 2 removed
+(ε = r/σ_td²). The unit shown is the one the longest bar drives most strongly without feedback.
+The suppression of the longest bar, 1 − response(longest)/peak response, is strong with
+feedback and absent without. The bars' ends are softened (an error-function ramp of 3 px):
+the DoG's response to a hard bar end is itself end-inhibiting (~12 % for that unit).
 """
 from __future__ import annotations
 
@@ -41,15 +45,16 @@ DESCRIPTION = ("Rao & Ballard 1999: three level-1 modules (16x16 patches offset 
                "batches (100 strips x 40 ms each); needs scikit-image")
 PATCH, OFFSET, MODULES, LEVEL1, LEVEL2 = 16, 5, 3, 32, 128
 WIDTH = PATCH + OFFSET * (MODULES - 1)
-DOG, WINDOW = (1.0, 1.6), 5.0
-BATCH, ITEM, DT = 100, 40 * ms, 0.5 * ms
-IMAGE_VARIANCE, LEVEL1_VARIANCE, LEVEL2_VARIANCE = 1.0, 1.0, 1.0
-SPARSITY1, SPARSITY2 = 0.2, 0.2
-RATE, DECAY = 0.5, 0.01
+DOG, WINDOW = (1.0, 3.0), 4.0
+BATCH, TAU_ESTIMATE, DT = 100, 10 * ms, 0.5 * ms
+ITEM = 9 * TAU_ESTIMATE
+IMAGE_VARIANCE, LEVEL1_VARIANCE = 1.0, 1.0
+SPARSITY1, SPARSITY2 = 1.0, 0.5
+RATE, DECAY = 0.15, 0.01
 CHUNK = 20
-DEFAULT_DURATION = 600 * ITEM
+DEFAULT_DURATION = 800 * ITEM
 LENGTHS = np.arange(2, WIDTH + 1, 2)
-BAR_WIDTH, BAR_CONTRAST = 2, 3.0
+BAR_WIDTH, BAR_CONTRAST, BAR_TAPER = 2, 3.0, 3.0
 
 
 def filtered_images() -> list[np.ndarray]:
@@ -89,10 +94,10 @@ def module_inputs(strips: np.ndarray) -> dict:
 def build(level1_weights, level2_weights=None, batch_size=BATCH, plastic=False) -> Circuit:
     """The circuit with level-1 weights W_k (256, 32) and, unless None (level 2 removed),
     level-2 weights U_k (32, 128); ``plastic``: both learn (Hebbian rule with weight decay)."""
-    circuit = Circuit(dt=DT, tau_estimate=10 * ms, tau_error=2 * ms, batch_size=batch_size)
+    circuit = Circuit(dt=DT, tau_estimate=TAU_ESTIMATE, tau_error=2 * ms, batch_size=batch_size)
     learning = dict(plastic=plastic, learning_rate=RATE, weight_decay=DECAY)
-    if level2_weights is not None:
-        circuit.column("h", LEVEL2, covariance=LEVEL2_VARIANCE, prior="cauchy", sparsity=SPARSITY2)
+    if level2_weights is not None:   # the top level: the sparse prior alone, as in the paper
+        circuit.column("h", LEVEL2, flat_prior=True, prior="cauchy", sparsity=SPARSITY2)
     for k in range(MODULES):
         circuit.sensory(f"x{k + 1}", PATCH * PATCH, covariance=IMAGE_VARIANCE)
         circuit.column(f"r{k + 1}", LEVEL1, covariance=LEVEL1_VARIANCE, prior="cauchy", sparsity=SPARSITY1)
@@ -121,24 +126,36 @@ def train(batches: int, seed=0):
 
 
 def bars(lengths=LENGTHS) -> np.ndarray:
-    """Horizontal bars of ``lengths`` pixels (2 px wide) centred on the 16 × 26 strip (the
-    middle module's centre), DoG-filtered like the images, shape (len(lengths), 16, 26)."""
+    """Horizontal bars of ``lengths`` pixels (2 px wide, ends softened by an error function of
+    width BAR_TAPER px) centred on the 16 × 26 strip (the middle module's centre), DoG-filtered
+    like the images, shape (len(lengths), 16, 26)."""
+    from scipy.special import erf
     from skimage.filters import difference_of_gaussians
     pad = 8
     canvas = np.zeros((len(lengths), PATCH + 2 * pad, WIDTH + 2 * pad))
-    row, centre = pad + PATCH // 2 - BAR_WIDTH // 2, pad + WIDTH / 2
+    row, centre = pad + PATCH // 2 - BAR_WIDTH // 2, pad + WIDTH / 2 - 0.5
+    x = np.arange(canvas.shape[2])
     for k, length in enumerate(lengths):
-        left = int(round(centre - length / 2))
-        canvas[k, row:row + BAR_WIDTH, left:left + length] = 1.0
+        half = length / 2
+        profile = 0.5 * (erf((x - centre + half) / BAR_TAPER) - erf((x - centre - half) / BAR_TAPER))
+        canvas[k, row:row + BAR_WIDTH, :] = profile
     filtered = np.array([difference_of_gaussians(c, *DOG) for c in canvas])[:, pad:-pad, pad:-pad]
     return BAR_CONTRAST * filtered / np.abs(filtered).max()
 
 
-def bar_responses(level1, level2=None, lengths=LENGTHS, settle=300 * ms) -> np.ndarray:
+def bar_responses(level1, level2=None, lengths=LENGTHS, settle=100 * TAU_ESTIMATE) -> np.ndarray:
     """The middle module's level-1 error neurons ε_r2 after each bar settled, (lengths, 32)."""
     circuit = build(level1, level2, batch_size=len(lengths))
     circuit.run(settle, stimulus=module_inputs(bars(lengths)), record=False)
     return circuit.error("r2")
+
+
+def select_unit(without_feedback: np.ndarray) -> tuple[int, float]:
+    """(unit, sign): the middle-module unit whose error neuron the longest bar drives most
+    strongly without feedback — an oriented unit aligned with the bar, the kind of cell whose
+    length tuning end-stopping experiments record — and the sign of that response."""
+    unit = int(np.abs(without_feedback[-1]).argmax())
+    return unit, float(np.sign(without_feedback[-1, unit]))
 
 
 def suppression(response: np.ndarray) -> float:
@@ -153,14 +170,13 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     level1, level2, energies = train(batches, seed)
     with_feedback = bar_responses(level1, level2)
     without = bar_responses(level1, None)
-    # the middle-module unit driven most by the bars without feedback, its sign made positive
-    unit = int(np.abs(without).max(axis=0).argmax())
-    sign = np.sign(without[np.abs(without[:, unit]).argmax(), unit])
+    unit, sign = select_unit(without)
     curves = {"with feedback": sign * with_feedback[:, unit], "level 2 removed": sign * without[:, unit]}
     summary = {"simulation": NAME, "seed": seed, "training_batches": batches, "batch_size": BATCH,
                "item_ms": float(ITEM / ms), "dog_sigmas_px": list(DOG), "window_sigma_px": WINDOW,
                "patch": PATCH, "offset": OFFSET, "level1_units": LEVEL1, "level2_units": LEVEL2,
-               "variances": {"image": IMAGE_VARIANCE, "level1": LEVEL1_VARIANCE, "level2": LEVEL2_VARIANCE},
+               "variances": {"image": IMAGE_VARIANCE, "level1": LEVEL1_VARIANCE, "level2": "flat (Cauchy prior alone)"},
+               "tau_estimate_ms": float(TAU_ESTIMATE / ms), "bar_taper_px": BAR_TAPER,
                "sparsity": {"level1": SPARSITY1, "level2": SPARSITY2}, "learning_rate": RATE,
                "weight_decay": DECAY, "bar_lengths_px": LENGTHS, "unit": unit,
                "response_with_feedback": curves["with feedback"], "response_without_feedback": curves["level 2 removed"],

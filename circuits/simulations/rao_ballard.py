@@ -17,8 +17,10 @@ The circuit (all projections linear; variances σ² = 1 of the image, σ_td² = 
   paper's top level has only the sparse penalty.
 
 Every W_k and U_k learns with the Hebbian rule and weight decay (ΔW = η (ε f(μ)ᵀ − λ W),
-η = 0.15, λ = 0.01) at the end of each item (9 τ_μ, τ_μ = 10 ms, dt = 0.5 ms: Euler needs dt < τ_μ/λmax(WᵀW)); the strips are batched
-(``Circuit(batch_size=100)``: one (B, n) @ Mᵀ product per coupling per step), 800 batches by
+η = 0.15, λ = 0.01) at the end of each item (6 τ_μ; τ_μ = 10 ms, τ_ε = 2 ms, dt = 0.25 ms:
+the estimate/error loop of a level-1 column is stable under forward Euler only while
+λmax(WᵀW) < τ_μ/dt, and the learned W reach λmax ≈ 10–20); the strips are batched
+(``Circuit(batch_size=100)``: one (B, n) @ Mᵀ product per coupling per step), 500 batches by
 default. Figures as in the paper: the learned level-1 fields (columns of W) and level-2 fields
 (W_k U_k summed over the three modules on the strip), and **end-stopping**: the level-1 error
 neurons ε = (r − U h)/σ_td² of the middle module respond to horizontal bars of increasing
@@ -46,13 +48,13 @@ DESCRIPTION = ("Rao & Ballard 1999: three level-1 modules (16x16 patches offset 
 PATCH, OFFSET, MODULES, LEVEL1, LEVEL2 = 16, 5, 3, 32, 128
 WIDTH = PATCH + OFFSET * (MODULES - 1)
 DOG, WINDOW = (1.0, 3.0), 4.0
-BATCH, TAU_ESTIMATE, DT = 100, 10 * ms, 0.5 * ms
-ITEM = 9 * TAU_ESTIMATE
+BATCH, TAU_ESTIMATE, TAU_ERROR, DT = 100, 10 * ms, 2 * ms, 0.25 * ms
+ITEM = 6 * TAU_ESTIMATE
 IMAGE_VARIANCE, LEVEL1_VARIANCE = 1.0, 1.0
 SPARSITY1, SPARSITY2 = 1.0, 0.5
 RATE, DECAY = 0.15, 0.01
 CHUNK = 20
-DEFAULT_DURATION = 800 * ITEM
+DEFAULT_DURATION = 500 * ITEM
 LENGTHS = np.arange(2, WIDTH + 1, 2)
 BAR_WIDTH, BAR_CONTRAST, BAR_TAPER = 2, 3.0, 3.0
 
@@ -94,7 +96,7 @@ def module_inputs(strips: np.ndarray) -> dict:
 def build(level1_weights, level2_weights=None, batch_size=BATCH, plastic=False) -> Circuit:
     """The circuit with level-1 weights W_k (256, 32) and, unless None (level 2 removed),
     level-2 weights U_k (32, 128); ``plastic``: both learn (Hebbian rule with weight decay)."""
-    circuit = Circuit(dt=DT, tau_estimate=TAU_ESTIMATE, tau_error=2 * ms, batch_size=batch_size)
+    circuit = Circuit(dt=DT, tau_estimate=TAU_ESTIMATE, tau_error=TAU_ERROR, batch_size=batch_size)
     learning = dict(plastic=plastic, learning_rate=RATE, weight_decay=DECAY)
     if level2_weights is not None:   # the top level: the sparse prior alone, as in the paper
         circuit.column("h", LEVEL2, flat_prior=True, prior="cauchy", sparsity=SPARSITY2)
@@ -176,6 +178,7 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
                "item_ms": float(ITEM / ms), "dog_sigmas_px": list(DOG), "window_sigma_px": WINDOW,
                "patch": PATCH, "offset": OFFSET, "level1_units": LEVEL1, "level2_units": LEVEL2,
                "variances": {"image": IMAGE_VARIANCE, "level1": LEVEL1_VARIANCE, "level2": "flat (Cauchy prior alone)"},
+               "tau_error_ms": float(TAU_ERROR / ms),
                "tau_estimate_ms": float(TAU_ESTIMATE / ms), "bar_taper_px": BAR_TAPER,
                "sparsity": {"level1": SPARSITY1, "level2": SPARSITY2}, "learning_rate": RATE,
                "weight_decay": DECAY, "bar_lengths_px": LENGTHS, "unit": unit,

@@ -236,15 +236,22 @@ def _fields_figure(level1, level2) -> Figure:
 
 
 def _end_stopping_figure(curves, summary) -> Figure:
-    figure = Figure(figsize=(5.5, 3.8), layout="constrained")
-    ax = figure.subplots()
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    raw, normalised = figure.subplots(1, 2)
     for (label, curve), style in zip(curves.items(), ("o-", "s--")):
-        suppressed = summary["suppression_with_feedback" if label == "with feedback" else "suppression_without_feedback"]
-        ax.plot(LENGTHS, curve, style, ms=4, label=f"{label} (suppression {100 * suppressed:.0f} %)")
-    ax.axvline(PATCH, color="grey", lw=0.8, ls=":")
-    ax.text(PATCH, ax.get_ylim()[0], " classical RF width", color="grey", fontsize=8, va="bottom")
-    ax.set_xlabel("bar length (pixels)")
-    ax.set_ylabel("level-1 error response ε (a.u.)")
-    ax.set_title(f"End-stopping: middle-module unit {summary['unit']}", fontsize=9)
-    ax.legend(frameon=False, loc="best")
+        key = "suppression_with_feedback" if label == "with feedback" else "suppression_without_feedback"
+        text = f"{label} (suppression {100 * summary[key]:.0f} %)"
+        raw.plot(LENGTHS, curve, style, ms=4, label=text)
+        normalised.plot(LENGTHS, curve / curve.max(), style, ms=4, label=text)
+    for ax in (raw, normalised):
+        ax.axvline(PATCH, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("bar length (pixels)")
+    raw.set_ylabel("level-1 error response ε (dimensionless rate)")
+    normalised.set_ylabel("response / peak response")
+    normalised.set_ylim(0, 1.15)
+    normalised.text(PATCH + 0.3, 0.03, "patch width\n(16 px)", color="grey", fontsize=8)
+    raw.text(PATCH + 0.3, 0.25 * raw.get_ylim()[1], "patch width\n(16 px)", color="grey", fontsize=8)
+    raw.set_title(f"middle-module error neuron {summary['unit']}", fontsize=9)
+    normalised.set_title("normalised to each curve's peak", fontsize=9)
+    raw.legend(frameon=False, loc="center right", fontsize=8)
     return figure

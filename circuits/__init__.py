@@ -15,6 +15,8 @@ Public surface::
     datasets           offline data: linear-Gaussian, correlated Gaussian, bars, edges, image patches
     Encoder            amortized inference: proposal and learned-update neurons of a latent column
     set_cache_directory, cache_directory   where Brian2's compiled code is kept (circuits.compilation)
+    sweep              a simulation over a parameter grid × seeds on Dask, into one xarray Dataset
+                       (circuits.sweeps: Parameter, Output; needs the ``sweep`` extra)
 
 Modules: ``circuits.generalized`` (generalized coordinates of motion), ``circuits.amortization``,
 ``circuits.variational`` (samples, ELBO), ``circuits.gaussian`` (closed-form and Laplace posteriors).
@@ -29,8 +31,9 @@ from .graph import CircuitGraph
 from .column import Column, ColumnState
 from .projection import Projection
 from .recording import Recording
+from .sweeps import sweep
 
 __all__ = ["Batch", "Circuit", "CircuitGraph", "Column", "ColumnState", "Encoder", "Projection", "Recording",
-           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory"]
+           "SimulationDiverged", "cache_directory", "datasets", "exact_posterior", "set_cache_directory", "sweep"]
 
 apply_environment()

@@ -1,6 +1,6 @@
 """Regenerate the paper figures in this folder (PNG and PDF) through the public API.
 
-    python figures/make_figures.py            (all; or name some: ... make_figures.py rao-ballard)
+    python figures/make_figures.py            (all; or name simulations: ... make_figures.py rao-ballard)
 
 - Bogacz (2017) Fig. 2a (posterior), Fig. 2b (gradient ascent vs the circuit), Fig. 3 (the
   circuit's estimate and error neurons): ``pcsim run bogacz-perception``'s figures;
@@ -14,13 +14,17 @@
 - Rao & Ballard (1999) Figs. 3–5, learned receptive fields and end-stopping: ``pcsim run rao-ballard``;
 - Whittington & Bogacz (2017) Fig. 3, predictive coding vs backprop as the output variance grows:
   ``pcsim run backprop-equivalence``; digits learned with local rules vs backprop:
-  ``pcsim run digits-classification``.
+  ``pcsim run digits-classification``;
+- the attention study, 384 points on a local Dask cluster:
+  ``pcsim sweep attention --grid 'gain=0.25,0.5,1,2,4,8 noise=0.5' --seeds 64``.
 """
 from pathlib import Path
 
-from circuits.simulations import SIMULATIONS
+from circuits import sweep
+from circuits.simulations import SIMULATIONS, attention
 
 HERE = Path(__file__).resolve().parent
+STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
 
 
 #: Every simulation whose figures are in the gallery, in README order.
@@ -28,23 +32,32 @@ GALLERY = ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-lin
            "generalized-tracking", "amortization", "rao-ballard", "backprop-equivalence", "digits-classification")
 
 
-def main(directory=HERE, names=GALLERY):
-    """Run each simulation in ``names`` (default: all) at its default duration, seed 0, and write
-    its figures into ``directory``; returns the paths written."""
+def main(directory=HERE, names=GALLERY, study=True):
+    """Run each simulation in ``names`` (default: all) at its default duration, seed 0, and (with
+    ``study``) the attention sweep, and write their figures into ``directory``; returns the paths
+    written."""
     written = []
     for name in names:
         module = SIMULATIONS[name]
-        outcome = module.simulate(duration=module.DEFAULT_DURATION, seed=0)
-        for stem, figure in outcome.figures.items():
-            for fmt in ("png", "pdf"):
-                path = Path(directory) / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight",
-                               metadata={"CreationDate": None} if fmt == "pdf" else None)
-                written.append(path)
+        written += save(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
+    if study:
+        written += save({"attention_sweep": attention.sweep_figure(sweep("attention", STUDY, seeds=SEEDS))}, directory)
+    return written
+
+
+def save(figures, directory):
+    written = []
+    for stem, figure in figures.items():
+        for fmt in ("png", "pdf"):
+            path = Path(directory) / f"{stem}.{fmt}"
+            figure.savefig(path, dpi=150, bbox_inches="tight",
+                           metadata={"CreationDate": None} if fmt == "pdf" else None)
+            written.append(path)
     return written
 
 
 if __name__ == "__main__":
     import sys
-    for path in main(names=sys.argv[1:] or GALLERY):   # e.g. python figures/make_figures.py rao-ballard
+    # python figures/make_figures.py: everything; ... make_figures.py rao-ballard: that simulation only
+    for path in main(names=sys.argv[1:] or GALLERY, study=not sys.argv[1:]):
         print(path)

@@ -23,7 +23,7 @@ def test_figures_script_writes_png_and_pdf(tmp_path):
     names = {p.name for p in written}
     for stem in ("bogacz_fig2a_posterior", "bogacz_fig2b_gradient_ascent", "bogacz_fig3_network",
                  "linear_gaussian", "bogacz_variance", "learn_linear", "attention", "whitening",
-                 "generalized_tracking", "amortization"):
+                 "generalized_tracking", "amortization", "attention_sweep"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
     for stem in ("rao_ballard_fields", "rao_ballard_end_stopping", "backprop_equivalence", "digits_classification"):
         assert (ROOT / "figures" / f"{stem}.png").exists() and (ROOT / "figures" / f"{stem}.pdf").exists()

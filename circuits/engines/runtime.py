@@ -139,7 +139,8 @@ class RuntimeEngine(Engine):
             clamp.active = isinstance(column.attention, TimedArray)
             if clamp.active:   # the same gains for every copy of a batch
                 gains = column.attention
-                namespace[f"attention_{name}"] = TimedArray(self.batch.tile(gains.values), dt=gains.dt * second)
+                namespace[f"attention_{name}"] = TimedArray(self.batch.tile(gains.values), dt=gains.dt * second,
+                                                            name=f"attention_{name}")
                 column.error.run_start = network.t
             else:
                 column.apply_attention()

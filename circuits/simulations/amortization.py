@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..gaussian import exact_posterior
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "amortization"
@@ -34,6 +35,13 @@ LATENTS, INPUTS, NOISE_VARIANCE = 3, 8, 0.5
 ITEM, TEST_ITEM, TEST_ITEMS = 50 * ms, 80 * ms, 40
 UPDATE_ITEM, READ = 80 * ms, 20 * ms   # iterative amortization: item, and errors' settling time
 TOLERANCE = 1e-3
+PARAMETERS = ()     # seeds only: each draws the model and the data
+OUTPUTS = (Output("proposal_relative_error", (), "1", "encoder proposals vs the exact posterior means (held out)"),
+           Output("amortization_gap_first_tenth", (), "nat", "mean F(μ_q) − F(μ settled), first tenth of training"),
+           Output("amortization_gap_last_tenth", (), "nat", "the same, last tenth"),
+           Output("iterative_amortization_relative_error", (), "1", "one learned update from the prior mean "
+                                                                    "vs the exact posterior mean"),
+           Output("log_evidence", (), "nat", "log p(x) of the first test input"))
 
 
 def model(seed: int):

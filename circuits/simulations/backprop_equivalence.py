@@ -24,6 +24,7 @@ from brian2 import ms
 from matplotlib.figure import Figure
 
 from .digits_classification import load_digits_split
+from ..sweeps import Output
 from .outcome import Outcome
 from .supervised import backprop_gradients, build_circuit, layer_names, stable_dt
 
@@ -34,6 +35,10 @@ DESCRIPTION = ("Whittington & Bogacz 2017: weight updates of a settled 64-32-32-
 SIZES, BATCH, TAU = (64, 32, 32, 10), 16, 2 * ms
 VARIANCES = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 DEFAULT_DURATION = 40 * TAU
+PARAMETERS = ()     # seeds only: each draws the network's weights and biases
+OUTPUTS = (Output("relative_error", ("output_variance", "layer"), "1",
+                  "‖Σ_out ΔW + ∂L/∂W‖/‖∂L/∂W‖ per output variance (1 … 1000) and layer"),
+           Output("fixed_prediction_error", (), "1", "the same with fixed predictions, largest layer"))
 
 
 def network(seed=0):
@@ -85,6 +90,7 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     summary = {"simulation": NAME, "seed": seed, "layers": list(SIZES), "batch_size": BATCH,
                "settle_ms": float(duration / ms), "output_variances": list(VARIANCES), "weight_names": layers,
                "relative_error_by_variance": {str(v): e for v, e in errors.items()},
+               "relative_error": [errors[v] for v in VARIANCES],
                "largest_relative_error_at_1000": max(errors[1000.0]),
                "fixed_prediction_error_by_layer": fixed, "fixed_prediction_error": max(fixed)}
     table = [(f"relative error, Σ_out = {v:g} (largest layer)", max(e), "< 0.02 at 1000") for v, e in errors.items()]

@@ -11,6 +11,7 @@ from brian2 import StateMonitor, ms
 from matplotlib.figure import Figure
 
 from ..circuit import Circuit
+from ..sweeps import Output, Parameter
 from .outcome import Outcome
 
 NAME = "bogacz-variance"
@@ -19,16 +20,21 @@ DESCRIPTION = ("Bogacz 2017 exercise 5: an error neuron and an interneuron learn
 TRIAL = 200 * ms           # 20 τ
 DEFAULT_DURATION = 1000 * TRIAL
 MEAN, VARIANCE, RATE = 5.0, 2.0, 0.01
+PARAMETERS = (Parameter("learning_rate", RATE, None, "α of ΔΣ = α (ε e − 1), once per trial"),)
+OUTPUTS = (Output("variance_final", (), "1", "Σ after the last trial"),
+           Output("variance_mean_second_half", (), "1", "mean Σ over the second half of the trials"),
+           Output("variance_std_second_half", (), "1", "standard deviation of Σ over the second half"))
 
 
-def build() -> Circuit:
+def build(learning_rate=RATE) -> Circuit:
     circuit = Circuit(dt=1 * ms, tau_estimate=10 * ms, tau_error=10 * ms)
     circuit.sensory("phi", 1, covariance=1.0, prior_mean=MEAN, learn_covariance=True,
-                    covariance_learning_rate=RATE)
+                    covariance_learning_rate=learning_rate)
     return circuit
 
 
-def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
+def simulate(duration=DEFAULT_DURATION, seed=0, *, learning_rate=RATE) -> Outcome:
+    """``seed`` draws the samples of φ."""
     trials = int(round(float(duration / TRIAL)))
     if trials < 2:
         raise ValueError(f"duration must cover at least 2 trials of {TRIAL}")
@@ -38,13 +44,13 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
                                when="start")
     example_circuit.network.add(interneuron)
     example = example_circuit.run(TRIAL, stimulus=samples[0], learn=False)
-    circuit = build()
+    circuit = build(learning_rate)
     rec = circuit.run_sequence(samples, item_duration=TRIAL)
     sigma = rec.trial_covariance["phi"][:, 0, 0]
     later = sigma[trials // 2:]
     summary = {"simulation": NAME, "seed": seed, "trials": trials, "trial_ms": float(TRIAL / ms),
                "dt_ms": 1.0, "tau_ms": 10.0, "true_mean": MEAN, "true_variance": VARIANCE,
-               "learning_rate": RATE, "initial_variance": 1.0,
+               "learning_rate": learning_rate, "initial_variance": 1.0,
                "variance_final": float(circuit.covariance("phi")[0, 0]),
                "variance_mean_second_half": float(later.mean()),
                "variance_std_second_half": float(later.std())}

@@ -28,6 +28,7 @@ import numpy as np
 from brian2 import ms
 from matplotlib.figure import Figure
 
+from ..sweeps import Output
 from .outcome import Outcome
 from .supervised import build_circuit, forward, stable_dt, train_backprop
 
@@ -40,6 +41,10 @@ ITEM = 10 * TAU
 TRAIN, BATCH, HIDDEN, RATE = 1440, 32, 64, 0.1
 EPOCH = (TRAIN // BATCH) * ITEM
 DEFAULT_DURATION = 30 * EPOCH
+PARAMETERS = ()     # seeds only: each draws the split, the initial weights and the minibatches
+OUTPUTS = (Output("test_accuracy", (), "1", "the circuit's test accuracy (label released)"),
+           Output("backprop_test_accuracy", (), "1", "the same MLP trained by backprop"),
+           Output("test_accuracy_by_epoch", ("epoch",), "1", "test accuracy of the circuit's weights after each epoch"))
 
 
 def load_digits_split(seed=0):

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from scipy.linalg import expm
 
 from ..circuit import Circuit
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "generalized-tracking"
@@ -31,6 +32,15 @@ OSCILLATOR_FREQUENCY, DAMPING = 1.0, 0.05   # ω₀ (rad/s), ζ
 NOISE, SMOOTHNESS, ORDER = 0.1, 0.5, 3      # observation noise σ, its smoothness s (s), order
 SENSORY_VARIANCE, STATE_VARIANCE = 0.1, 0.1
 BURN_IN = 5.0                               # s before the oscillator errors are measured
+PARAMETERS = ()                             # seeds only: each draws the observation noise
+OUTPUTS = (
+    Output("sine_error_order_1", (), "1", "error amplitude tracking the sine at order 1", "sine/error_order_1"),
+    Output("sine_error_order_2", (), "1", "error amplitude tracking the sine at order 2", "sine/error_order_2"),
+    Output("oscillator_rms_order_1", ("coordinate",), "1", "RMS error of (position, velocity) after the "
+           "burn-in, order 1", "oscillator/rms_order_1"),
+    Output(f"oscillator_rms_order_{ORDER}", ("coordinate",), "1", "RMS error of (position, velocity) after "
+           f"the burn-in, order {ORDER} with the flow", f"oscillator/rms_order_{ORDER}"),
+)
 
 
 def sine_error_amplitudes() -> tuple[float, float]:

@@ -15,6 +15,7 @@ from scipy.linalg import subspace_angles
 
 from .. import datasets
 from ..circuit import Circuit
+from ..sweeps import Output, Parameter
 from .outcome import Outcome
 
 NAME = "learn-linear"
@@ -23,24 +24,32 @@ DESCRIPTION = ("Hebbian learning of W in a linear 8-D/2-latent generative model;
 ITEM = 50 * ms
 DEFAULT_DURATION = 3000 * ITEM
 DIM, LATENT, NOISE, RATE, FINAL_RATE, CHUNK = 8, 2, 0.5, 0.01, 0.002, 100
+PARAMETERS = (Parameter("learning_rate", RATE, None, f"α of ΔW = α ε_x μ_zᵀ (annealed to α·{FINAL_RATE / RATE:g} "
+                                                     "for the last third)"),
+              Parameter("noise", NOISE, None, "variance of the observation noise (data and the circuit's Σ_x)"))
+OUTPUTS = (Output("angle_to_true_degrees", (), "degree", "largest principal angle, learned vs true W"),
+           Output("angle_to_pca_degrees", (), "degree", "largest principal angle, learned W vs the top PCA subspace"),
+           Output("free_energy_first_20_items", (), "nat", "mean F at the ends of the first 20 items"),
+           Output("free_energy_last_100_items", (), "nat", "mean F at the ends of the last 100 items"))
 
 
-def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
+def simulate(duration=DEFAULT_DURATION, seed=0, *, learning_rate=RATE, noise=NOISE) -> Outcome:
+    """``seed`` draws the true W, the data and the initial weights."""
     items = int(round(float(duration / ITEM)))
     if items < CHUNK:
         raise ValueError(f"duration must cover at least {CHUNK} items of {ITEM}")
     rng = np.random.default_rng(seed)
     true = rng.normal(size=(DIM, LATENT))
-    x, _ = datasets.linear_gaussian(items, true, noise_covariance=NOISE, seed=rng)
+    x, _ = datasets.linear_gaussian(items, true, noise_covariance=noise, seed=rng)
     circuit = Circuit(dt=0.5 * ms, tau_estimate=10 * ms, tau_error=2 * ms)
-    circuit.sensory("x", DIM, covariance=NOISE)
+    circuit.sensory("x", DIM, covariance=noise)
     circuit.column("z", LATENT, covariance=1.0)
     projection = circuit.connect("z", "x", weights=rng.normal(size=(DIM, LATENT)) * 0.1, plastic=True,
-                                 learning_rate=RATE)
+                                 learning_rate=learning_rate)
     angles, energies = [], []
     for start in range(0, items - items % CHUNK, CHUNK):
         if start >= 2 * items // 3:
-            projection.learning_rate = FINAL_RATE
+            projection.learning_rate = learning_rate * FINAL_RATE / RATE
         rec = circuit.run_sequence(x[start:start + CHUNK], item_duration=ITEM)
         energies.append(rec.trial_free_energy)
         angles.append(np.degrees(subspace_angles(circuit.weights("z", "x"), true)).max())
@@ -49,8 +58,8 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     to_pca = float(np.degrees(subspace_angles(learned, pca)).max())
     energies = np.concatenate(energies)
     summary = {"simulation": NAME, "seed": seed, "items": len(energies), "item_ms": float(ITEM / ms),
-               "dt_ms": 0.5, "dimension": DIM, "latents": LATENT, "noise_variance": NOISE,
-               "learning_rate": RATE, "final_learning_rate": FINAL_RATE, "true_weights": true, "learned_weights": learned,
+               "dt_ms": 0.5, "dimension": DIM, "latents": LATENT, "noise_variance": noise,
+               "learning_rate": learning_rate, "final_learning_rate": learning_rate * FINAL_RATE / RATE, "true_weights": true, "learned_weights": learned,
                "angle_to_true_degrees": float(angles[-1]), "angle_to_pca_degrees": to_pca,
                "free_energy_first_20_items": float(energies[:20].mean()),
                "free_energy_last_100_items": float(energies[-CHUNK:].mean())}

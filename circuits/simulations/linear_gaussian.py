@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from ..circuit import Circuit
 from ..energy import free_energy_by_level
 from ..gaussian import exact_posterior
+from ..sweeps import Output, Parameter
 from .outcome import Outcome
 
 NAME = "linear-gaussian"
@@ -15,6 +16,13 @@ DESCRIPTION = ("3-level linear Gaussian hierarchy (sizes 8, 4, 2) with random we
                "covariances; compares the settled estimates with the closed-form posterior mean")
 DEFAULT_DURATION = 400 * ms
 SIZES = (8, 4, 2)
+TAU_ESTIMATE, TAU_ERROR = 10 * ms, 2 * ms
+PARAMETERS = (Parameter("tau_estimate", float(TAU_ESTIMATE / ms), ms, "τ_μ of the estimate neurons"),
+              Parameter("tau_error", float(TAU_ERROR / ms), ms, "τ_ε of the error neurons"))
+OUTPUTS = (Output("relative_error_z1", (), "1", "|μ_z1 − μ*_z1| / |μ*_z1| at the end", "relative_error/z1"),
+           Output("relative_error_z2", (), "1", "|μ_z2 − μ*_z2| / |μ*_z2| at the end", "relative_error/z2"),
+           Output("free_energy_final", (), "nat", "F at the end of the run"),
+           Output("free_energy_at_exact_posterior", (), "nat", "F at the exact posterior mean"))
 
 
 def _random_covariance(rng, size):
@@ -22,10 +30,10 @@ def _random_covariance(rng, size):
     return q @ np.diag(rng.uniform(0.5, 1.5, size)) @ q.T
 
 
-def build(seed: int):
+def build(seed: int, tau_estimate=TAU_ESTIMATE, tau_error=TAU_ERROR):
     """The circuit, and an observation x sampled from its own generative model."""
     rng = np.random.default_rng(seed)
-    circuit = Circuit(dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms)
+    circuit = Circuit(dt=0.1 * ms, tau_estimate=tau_estimate, tau_error=tau_error)
     x = circuit.sensory("x", SIZES[0], covariance=_random_covariance(rng, SIZES[0]))
     z1 = circuit.column("z1", SIZES[1], covariance=_random_covariance(rng, SIZES[1]))
     z2 = circuit.column("z2", SIZES[2], covariance=_random_covariance(rng, SIZES[2]),
@@ -39,8 +47,9 @@ def build(seed: int):
     return circuit, sample
 
 
-def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    circuit, x = build(seed)
+def simulate(duration=DEFAULT_DURATION, seed=0, *, tau_estimate=TAU_ESTIMATE, tau_error=TAU_ERROR) -> Outcome:
+    """``seed`` draws the hierarchy and the observation."""
+    circuit, x = build(seed, tau_estimate, tau_error)
     rec = circuit.run(duration, stimulus=x)
     exact, _ = exact_posterior(circuit, {"x": x})
     optimum = {"x": x, **exact}

@@ -2,29 +2,35 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 
-@dataclass
 class Outcome:
     """Result of a canned simulation.
 
     Attributes
     ----------
     summary : dict
-        JSON-serialisable parameters and final numbers (written to ``summary.json``).
+        JSON-serialisable parameters and final numbers (written to ``summary.json``; a sweep
+        stores the entries a simulation declares in ``OUTPUTS``).
     table : list of tuple
         Rows (quantity, value, expected) printed by ``pcsim run``.
     figures : dict of str to matplotlib Figure
-        File stem → figure (written as PNG).
+        File stem → figure (written as PNG). May be given as a function returning that dict:
+        it is then drawn when first asked for (a sweep never asks).
     """
 
-    summary: dict
-    table: list
-    figures: dict = field(default_factory=dict)
+    def __init__(self, summary: dict, table: list, figures=None):
+        self.summary, self.table = summary, table
+        self._figures = {} if figures is None else figures
+
+    @property
+    def figures(self) -> dict:
+        if callable(self._figures):
+            self._figures = self._figures()
+        return self._figures
 
     def write(self, directory, formats=("png",)) -> list[Path]:
         """Write ``summary.json`` and every figure into ``directory``; returns the paths."""

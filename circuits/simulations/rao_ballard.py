@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 
 from .. import datasets
 from ..circuit import Circuit
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "rao-ballard"
@@ -56,6 +57,10 @@ RATE, DECAY = 0.15, 0.01
 CHUNK = 20
 DEFAULT_DURATION = 500 * ITEM
 LENGTHS = np.arange(2, WIDTH + 1, 2)
+PARAMETERS = ()     # seeds only: each draws the initial weights and the training strips
+OUTPUTS = (Output("suppression_with_feedback", (), "1", "1 − response(longest bar)/peak, level-1 error neuron, with level 2"),
+           Output("suppression_without_feedback", (), "1", "the same with level 2 removed"),
+           Output("free_energy_last_batches", (), "nat", "mean F per strip over the last 5 training batches"))
 BAR_WIDTH, BAR_CONTRAST, BAR_TAPER = 2, 3.0, 3.0
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from .. import datasets
 from ..circuit import Circuit
+from ..sweeps import Output
 from .outcome import Outcome
 
 NAME = "whitening"
@@ -23,6 +24,12 @@ DESCRIPTION = ("centre-surround lateral inhibition learned on natural image patc
 PATCH, RADIUS, ITEM = 10, 2.0, 5 * ms
 DEFAULT_DURATION = 6000 * ITEM
 NOISES = (0.05, 0.5)
+PARAMETERS = ()     # seeds only: each draws the training patches
+OUTPUTS = (Output("spectral_flatness_image", (), "1", "spectral flatness of the test image"),
+           Output("spectral_flatness_whitened", (), "1", "spectral flatness of its error-neuron image"),
+           *(Output(f"nearest_weight_noise_{str(n).replace('.', '_')}", (), "1",
+                    f"mean nearest-neighbour surround weight learned with noise variance {n}",
+                    f"nearest_weight/{n}") for n in NOISES))
 SCHEDULE = ((0.05, 0.4), (0.02, 0.3), (0.005, 0.3))   # (rate, share of the items)
 
 

@@ -15,9 +15,9 @@ from .learning import apply_learning
 from .projection import Projection
 from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
-from .stimulus import run_stimuli, sequence_stimuli
+from .stimulus import clamp_values, run_stimuli, sequence_stimuli
 from .validation import positive_number
-from .variational import LEARN_AT, check_resampling
+from .variational import check_resampling
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -137,8 +137,9 @@ class Circuit:
         stimulus : array, TimedArray or dict, optional
             What the sensory column sees: a constant vector (size,), a (T, size) array sampled
             at dt with T = duration/dt, or a Brian2 TimedArray of shape (K, size) (evaluated at
-            the time since the start of this run). With several sensory columns pass a dict
-            {name: stimulus}. Omitted: the sensory estimates hold their last value (0 at first).
+            the time since the start of this run). With several sensory (or clamped) columns
+            pass a dict {name: stimulus}; clamped latent columns take constant vectors.
+            Omitted: the sensory estimates hold their last value (0 at first).
         record : bool or int
             True: record μ and ε of every column at every step; an int k: every k-th step;
             False: keep only the final state. (To record other variables, add your own Brian2
@@ -162,7 +163,7 @@ class Circuit:
         steps = self.timing.steps(duration, "duration")
         every = _record_every(record, {True: 1, False: 0})
         learn = self._learning(learn, default="continuous")
-        stimuli = run_stimuli(self.graph.sensory_columns, stimulus, steps, self.timing.dt, self.batch.size)
+        stimuli = run_stimuli(self.graph.clamped_columns, stimulus, steps, self.timing.dt, self.batch.size)
         trace, _ = self.engine.run(RunPlan(steps, stimuli, every, learn == "continuous", report=report))
         if learn == "trial":
             apply_learning(self.graph, 1.0)
@@ -177,9 +178,11 @@ class Circuit:
         stimuli : array (K, size), or dict {sensory name: array (K, size)}
         item_duration : time
             How long each item is held (a multiple of dt).
-        reset_between : bool
+        reset_between : bool or "prediction"
             Reset estimates to the prior mean and errors (and interneurons) to zero at the start
-            of every item, so each item is inferred from scratch.
+            of every item, so each item is inferred from scratch; "prediction": the estimates
+            start at their prediction from above instead (a top-down sweep, as Whittington &
+            Bogacz 2017 start inference: with the input clamped at the top, the forward pass).
         record : {"trial_ends", "all", int k, False}
             The state at the end of every item is always kept (``rec.trial_end`` etc.);
             "all" also records every step (``rec.estimate`` …), an int k every k-th step.
@@ -213,12 +216,6 @@ class Circuit:
         """
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         learn = self._learning(learn, default="trial")
-        if learn_at not in LEARN_AT:
-            raise ValueError(f"learn_at must be one of {LEARN_AT}, got {learn_at!r}")
-        if learn_at != "settled":
-            if learn != "trial":
-                raise ValueError(f"learn_at={learn_at!r} samples at each item's end: it needs learn='trial'")
-            check_resampling(self.graph)
         if inference not in INFERENCE:
             raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
         if inference != "iterative" and not self.encoders:
@@ -228,9 +225,10 @@ class Circuit:
         if schedule is not None and steps_per_item < schedule.steps_needed():
             raise ValueError(f"item_duration = {item_duration} is too short for the encoders' schedule "
                              f"(proposal and learned updates): use at least {schedule.steps_needed() * self.dt}")
-        items, count = sequence_stimuli(self.graph.sensory_columns, stimuli, self.batch.size)
-        sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule, learn_at,
-                            self.graph.rng)
+        items, count = sequence_stimuli(self.graph.clamped_columns, stimuli, self.batch.size)
+        sequence = Sequence(items, count, steps_per_item, reset_between, learn, schedule, learn_at, self.graph.rng)
+        if learn_at != "settled":
+            check_resampling(self.graph)
         trace, trials = self.engine.run(RunPlan(sequence.steps, sequence.first(), every, learn == "continuous",
                                                 sequence, report))
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies), trials)
@@ -283,8 +281,8 @@ class Circuit:
         return laplace_precision(self.graph, *self._current_state())
 
     def sample(self, samples: int, seed=None, covariance="mean-field") -> dict:
-        """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every latent column around its
-        current estimate, {name: (samples, size)} ((B, samples, size) with a batch); σ² = 1/diag H
+        """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every free latent column around
+        its current estimate, {name: (samples, size)} ((B, samples, size) with a batch); σ² = 1/diag H
         (``"mean-field"``) or z = μ + L γ with L Lᵀ = H⁻¹ (``"laplace"``). See
         :mod:`circuits.variational`."""
         from .variational import sample
@@ -332,6 +330,28 @@ class Circuit:
         log_det = np.linalg.slogdet(column.flow_matrix)[1]
         density = -0.5 * np.sum(u * u, axis=-1) - 0.5 * column.size * np.log(2 * np.pi) - log_det
         return float(density) if self.batch.size is None else density
+
+    def clamp(self, column: ColumnRef, values=None):
+        """Clamp latent ``column``: its estimates stop following their drive and hold ``values``
+        ((size,), or (B, size) with a batch) or, with None, their current values, until
+        :meth:`release`. It stays in F and keeps predicting the columns below; like a sensory
+        column it then takes stimuli in :meth:`run` and :meth:`run_sequence` (constant per run
+        or item), :meth:`reset` and item resets leave it alone, and :meth:`save` keeps it.
+        E.g. supervised learning (Whittington & Bogacz 2017): clamp the input and the label,
+        learn; release the label column and run to read the prediction."""
+        column = self.graph.lookup(column)
+        column.clamp(None if values is None else clamp_values(values, column, self.batch.size))
+
+    def hold(self, column: ColumnRef):
+        """Fix the predictions of latent ``column`` at its current estimates while it keeps
+        inferring (the fixed-prediction assumption; see :meth:`Column.hold`), until :meth:`release`.
+        Settle the circuit first: with every hidden column held after the forward pass, the
+        errors are exactly backprop's (tests/validation/test_backprop.py)."""
+        self.graph.lookup(column).hold()
+
+    def release(self, column: ColumnRef):
+        """Let a clamped or held latent ``column`` infer again (see :meth:`clamp`, :meth:`hold`)."""
+        self.graph.lookup(column).release()
 
     def attend(self, column: ColumnRef, gain):
         """Attention as precision: scale the precision of ``column``'s errors by ``gain`` γ

@@ -11,12 +11,17 @@ S(s) ⊗ Σ); a column with dynamics A puts (D − A) μ̃ (below the top order)
 and has no prediction; a column with a flat prior contributes nothing.
 
 For a linear Gaussian hierarchy F(μ) = −log p(x, μ) exactly; the estimate dynamics descend it.
+A column with a sparse prior (:mod:`populations.priors`) adds α Σ_i φ(μ_ℓ,i): F is then the
+energy the dynamics descend (Rao & Ballard 1999's cost function) and −log p(x, μ) up to the
+sparse factor's normalising constant, which depends on the prediction and is left out.
 With attention (precision gain γ) Σ_ℓ is replaced by the attended Σ'_ℓ = D⁻¹ Σ_ℓ D⁻¹,
 D = diag(√γ): the quadratic term uses Π' = D Π D and log det 2πΣ' = log det 2πΣ − Σ log γ.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from populations import prior_shape
 
 from .validation import is_diagonal
 
@@ -41,9 +46,11 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
     """
     energies = {}
     for column in columns:
+        mu = np.asarray(estimates[column.name], dtype=float)
+        shape = None if column.sensory else prior_shape(column.prior)
+        sparse = 0.0 if shape is None else column.sparsity * np.sum(shape.rate_numpy(mu), axis=-1)
         if column.flat_prior:
-            mu = np.asarray(estimates[column.name])
-            energies[column.name] = np.zeros(mu.shape[:-1]) if mu.ndim > 1 else 0.0
+            energies[column.name] = sparse + (np.zeros(mu.shape[:-1]) if mu.ndim > 1 else 0.0)
             continue
         residual, gain = _scaled_residual(column, estimates, gains)
         if is_diagonal(column.covariance):   # no matrix product, no inverse
@@ -52,7 +59,7 @@ def free_energy_by_level(columns, estimates: dict[str, np.ndarray], gains: dict 
             quadratic = np.sum((residual @ column.precision) * residual, axis=-1)
         log_det = (column.error_size * np.log(2 * np.pi) + _log_det(column.covariance)
                    - np.sum(np.log(gain), axis=-1))
-        energies[column.name] = 0.5 * (quadratic + log_det)
+        energies[column.name] = 0.5 * (quadratic + log_det) + sparse
     return energies
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Union
 import numpy as np
 from brian2 import Quantity
 
-from populations import get_activations
+from populations import get_activations, prior_shape
 
 from .amortization import Encoder
 from .column import FLOWS, Column
@@ -150,9 +150,25 @@ class CircuitGraph:
         return self._rng
 
     @property
+    def clamped_columns(self) -> list[Column]:
+        """The columns whose estimates are data, set by stimuli: the sensory columns and the
+        latent columns clamped now (:meth:`Column.clamp`)."""
+        return [c for c in self.columns.values() if c.clamped]
+
+    @property
     def learns(self) -> bool:
         """Whether any parameter of the circuit has a learning rule switched on."""
         return any(part.learns for part in (*self.columns.values(), *self.projections, *self.encoders.values()))
+
+    def top_down(self) -> list[Column]:
+        """The columns ordered so that every column comes after the columns predicting it."""
+        ordered, placed = [], set()
+        while len(ordered) < len(self.columns):
+            for column in self.columns.values():
+                if column.name not in placed and all(p.upper.name in placed for p in column.downward):
+                    ordered.append(column)
+                    placed.add(column.name)
+        return ordered
 
     def _reaches(self, start: Column, goal: Column) -> bool:
         """Whether ``start`` predicts ``goal`` through a chain of projections."""
@@ -214,7 +230,7 @@ class CircuitGraph:
 
     def column(self, name: str, size: int, covariance=1.0, prior_mean=0.0, learn_covariance=False,
                covariance_learning_rate=0.01, min_variance=1e-3, order=1, smoothness=None,
-               dynamics=None, flat_prior=False) -> Column:
+               dynamics=None, flat_prior=False, prior="gaussian", sparsity=1.0) -> Column:
         """Add a latent column of ``size`` estimate/error neuron pairs.
 
         ``covariance`` Σ: scalar, vector (diagonal) or matrix. ``prior_mean`` m (scalar or
@@ -227,20 +243,32 @@ class CircuitGraph:
         dμ̃/dt = D μ̃ − ∂F/∂μ̃ / τ_μ, with covariance S(s) ⊗ Σ for ``smoothness`` s (seconds).
         ``dynamics`` A (size × size, order ≥ 2): a hidden-state column whose prior is the flow
         x′ = A x with noise covariance Σ (its errors compare μ̃ ′ with A μ̃ below the top order;
-        it cannot be predicted by other columns). ``flat_prior``: no prior and no error of its
-        own (a top column driven by the errors below alone, as in plain gradient tracking).
+        it cannot be predicted by other columns). ``flat_prior``: no Gaussian prior and no error
+        of its own (a top column driven by the errors below alone, as in plain gradient tracking).
+
+        ``prior``: ``"gaussian"`` (N(g, Σ) alone), or a sparse prior that multiplies it by
+        Π_i exp(−α φ(μ_i)) with α = ``sparsity``: ``"laplace"`` (φ = |μ|) or ``"cauchy"``
+        (φ = log(1 + μ²), the kurtotic prior of Rao & Ballard 1999); see :mod:`populations.priors`.
+        It adds α Σ φ(μ) to F and −α φ'(μ) to the estimates' drive (order 1 only). With
+        ``flat_prior=True`` the sparse factor is the whole prior.
         """
         if flat_prior and (dynamics is not None or learn_covariance):
             raise ValueError("flat_prior=True: a flat prior has no covariance or dynamics to use; "
                              "drop dynamics / learn_covariance")
+        if prior_shape(prior) is not None:
+            if order != 1:
+                raise ValueError(f"prior={prior!r} applies to plain estimates: use order=1 (a sparse "
+                                 f"prior on generalized coordinates is not defined here)")
+            sparsity = positive_number(sparsity, "sparsity")
         return self._add_column(name, size, covariance, prior_mean, False, learn_covariance,
                                 covariance_learning_rate, min_variance, order, smoothness,
-                                dynamics=dynamics, flat_prior=bool(flat_prior))
+                                dynamics=dynamics, flat_prior=bool(flat_prior), prior=prior,
+                                sparsity=sparsity if prior != "gaussian" else 0.0)
 
     def _add_column(self, name, size, covariance, prior_mean, sensory, learn_covariance,
                     covariance_learning_rate, min_variance, order, smoothness, dynamics=None,
                     flat_prior=False, flow=None, learn_flow=False, flow_learning_rate=0.0,
-                    flow_radius=4.0, flow_grid=None) -> Column:
+                    flow_radius=4.0, flow_grid=None, prior="gaussian", sparsity=0.0) -> Column:
         self._check_open("add a column")
         check_name(name, self.columns)
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
@@ -265,7 +293,7 @@ class CircuitGraph:
                         min_variance=positive_number(min_variance, "min_variance"), order=order,
                         smoothness=smoothness, dynamics=dynamics, flat_prior=flat_prior, flow=flow,
                         learn_flow=learn_flow, flow_learning_rate=flow_learning_rate, flow_radius=flow_radius,
-                        flow_grid=flow_grid)
+                        flow_grid=flow_grid, prior=prior, sparsity=sparsity)
         self.columns[name] = column
         return column
 

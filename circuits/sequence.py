@@ -17,23 +17,27 @@ import numpy as np
 from .amortization import ItemSchedule
 from .energy import current_estimates, current_free_energy
 from .learning import apply_learning
-from .variational import resample_state
+from .variational import LEARN_AT, resample_state
 
-__all__ = ["ItemBoundaries", "LEARN", "Sequence"]
+__all__ = ["ItemBoundaries", "LEARN", "RESETS", "Sequence"]
 
 #: When learning rules apply: at item ends, every step, or never.
 LEARN = ("trial", "continuous", False)
+
+#: What happens at each item's start: reset to the prior mean, nothing, or start at the prediction.
+RESETS = (True, False, "prediction")
 
 
 @dataclass
 class Sequence:
     """A checked sequence of items.
 
-    items : {sensory column name: (K, B × size)} batch-major values of each item (sensory
-            columns not named hold their current value)
+    items : {sensory or clamped column name: (K, B × size)} batch-major values of each item
+            (columns not named hold their current value)
     count : K
     steps_per_item : steps each item is held
-    reset_between : reset estimates, errors and interneurons at each item's start
+    reset_between : reset estimates, errors and interneurons at each item's start (True), or
+                    start the estimates at their prediction from above ("prediction")
     learn : "trial", "continuous" or False
     schedule : the encoders' per-item schedule (amortized or hybrid inference), or None
     learn_at : where item-end learning reads the state: "settled", or "mean-field" / "laplace"
@@ -44,11 +48,19 @@ class Sequence:
     items: dict
     count: int
     steps_per_item: int
-    reset_between: bool
+    reset_between: bool | str
     learn: str | bool
     schedule: ItemSchedule | None = None
     learn_at: str = "settled"
     rng: object = None
+
+    def __post_init__(self):
+        if self.reset_between not in RESETS:
+            raise ValueError(f"reset_between must be True, False or 'prediction', got {self.reset_between!r}")
+        if self.learn_at not in LEARN_AT:
+            raise ValueError(f"learn_at must be one of {LEARN_AT}, got {self.learn_at!r}")
+        if self.learn_at != "settled" and self.learn != "trial":
+            raise ValueError(f"learn_at={self.learn_at!r} samples at each item's end: it needs learn='trial'")
 
     @property
     def steps(self) -> int:
@@ -66,6 +78,7 @@ class ItemBoundaries:
     def __init__(self, graph, batch, sequence: Sequence):
         self.graph, self.batch, self.sequence = graph, batch, sequence
         self.clamps = [(graph.columns[name].state.estimate, values) for name, values in sequence.items.items()]
+        self.order = graph.top_down()
         self.step = 0
         self.estimates, self.errors, self.energies = [], [], []
         self.proposals = {name: [] for name in graph.encoders}
@@ -77,12 +90,12 @@ class ItemBoundaries:
         if self.step % per_item == 0:
             if self.step:
                 self.end_item()
-            if self.sequence.reset_between:
-                for column in self.graph.columns.values():
-                    column.reset_state()
             item = self.step // per_item
             for clamped, values in self.clamps:
                 clamped[:] = values[item]
+            if self.sequence.reset_between:   # top-down, so that predictions read the new item
+                for column in self.order:
+                    column.reset_state(predicted=self.sequence.reset_between == "prediction")
         elif self.sequence.schedule is not None:
             self.sequence.schedule.on_step(self.step % per_item)
         self.step += 1

@@ -1,20 +1,30 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 3 (version 3 added deep projections and encoders: one array per layer, the
-activations of every layer and the credit-assignment options and weights). The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3. The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
 parameters (learned or not), learning options, attention gains (constant or a TimedArray),
 time constants, dt, backend, engine (``device``, ``target``), batch size and the divergence
 check. The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
-saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean),
-as after :meth:`Circuit.reset`.
+saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean,
+clamped and held columns at their values), as after :meth:`Circuit.reset`.
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
 yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-and version-2 files (one layer per projection) still load.
+still load, with default gains; version-2 files (one layer per projection, Gaussian priors, no
+clamps) with their defaults.
+
+Version 3 added deep projections and encoders (one array per layer, ``…/weights/k`` and
+``…/bias/k``, the activations of every layer, the credit-assignment options and their random
+feedback or learned inverse weights; a one-layer pathway keeps version 2's ``weights`` and
+``bias``), sparse priors (``prior``, ``sparsity`` of each column), and clamps and fixed
+predictions (:meth:`Circuit.clamp`, :meth:`Circuit.hold`: ``clamped`` and ``held`` of each
+column, with the values it keeps in ``column/NAME/pinned``, (B, size) or (size,), absent while
+it keeps its prior mean). A loaded circuit is the saved one after :meth:`Circuit.reset`, which
+leaves clamped and held columns at their values. Every key version 3 added is optional when
+reading, so files that carry only some of them load too.
 """
 from __future__ import annotations
 
@@ -26,6 +36,8 @@ import numpy as np
 from brian2 import TimedArray, second
 
 from populations import Activation
+
+from .stimulus import clamp_values
 
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
@@ -91,8 +103,13 @@ def save(graph, options: dict, path):
                         "min_variance": column.min_variance, "flow": column.flow, "learn_flow": column.learn_flow,
                         "flow_learning_rate": column.flow_learning_rate, "flow_radius": column.flow_radius,
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
-                        "flat_prior": column.flat_prior,
+                        "flat_prior": column.flat_prior, "prior": column.prior, "sparsity": column.sparsity,
+                        "clamped": column.clamped and not column.sensory, "held": column.held,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
+        pinned = column.pinned_values
+        if pinned is not None:   # (B, size) with a batch, as clamp() takes them
+            arrays[f"{key}/pinned"] = pinned if options.get("batch_size") is None else pinned.reshape(
+                options["batch_size"], column.size)
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
         if not isinstance(attention, np.ndarray) or np.any(attention != 1):   # attended (1: no attention)
@@ -179,14 +196,14 @@ def read(path):
 
     def populate(graph):
         try:
-            _populate(graph, columns, projections, encoders, arrays)
+            _populate(graph, columns, projections, encoders, arrays, options.get("batch_size"))
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
     return options, populate
 
 
-def _populate(graph, columns, projections, encoders, arrays):
+def _populate(graph, columns, projections, encoders, arrays, batch_size):
     for column in columns:
         key = f"column/{column['name']}"
         options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
@@ -200,7 +217,8 @@ def _populate(graph, columns, projections, encoders, arrays):
         if column.get("order", 1) > 1:
             options.update(order=column["order"], smoothness=column["smoothness"])
         if not column["sensory"]:
-            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"))
+            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"),
+                           prior=column.get("prior", "gaussian"), sparsity=column.get("sparsity", 0.0) or 1.0)
         add = graph.sensory if column["sensory"] else graph.column
         added = add(column["name"], column["size"], **options)
         if column["flow"]:
@@ -211,6 +229,13 @@ def _populate(graph, columns, projections, encoders, arrays):
             gain = arrays[f"{key}/attention"]
             dt = column.get("attention_dt")
             added.attend(gain if dt is None else TimedArray(gain, dt=dt * second))
+        if column.get("clamped") or column.get("held"):
+            pinned = arrays.get(f"{key}/pinned")
+            pinned = None if pinned is None else clamp_values(pinned, added, batch_size)
+            if column.get("clamped"):
+                added.clamp(pinned)
+            else:
+                added.hold(pinned)
     for p in projections:
         key = f"projection/{p['upper']}/{p['lower']}"
         layers = _read_layers(p, key, arrays)

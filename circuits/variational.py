@@ -72,7 +72,7 @@ def _draw(graph, estimates, gains, samples: int, rng, covariance: str):
 
 
 def sample(graph, estimates: dict, gains: dict, samples: int, seed=None, covariance: str = "mean-field") -> dict:
-    """``samples`` reparameterized draws z = μ + σ ⊙ γ (or μ + L γ) of every latent column
+    """``samples`` reparameterized draws z = μ + σ ⊙ γ (or μ + L γ) of every free latent column
     around ``estimates`` ({name: μ} of every column, with attention ``gains``),
     {name: (samples, size)}; for a batch of estimates ({name: (B, size)}), (B, samples, size)."""
     index, draws, _, _ = _draw(graph, estimates, gains, _count(samples), np.random.default_rng(seed), covariance)
@@ -112,16 +112,21 @@ def elbo(graph, estimates: dict, gains: dict, samples: int = 1000, seed=None, co
 
 
 def check_resampling(graph):
-    """Refuse circuits whose error neurons :func:`resample_state` cannot set to equilibrium."""
+    """Refuse circuits whose error neurons :func:`resample_state` cannot set to equilibrium, or
+    whose posterior has no Gaussian q to sample (a free column with a sparse prior)."""
     special = [c.name for c in graph.columns.values() if c.learn_covariance or c.flow]
     if special:
         raise ValueError(f"learn_at: columns {special} learn their covariance through interneurons or are "
                          f"whitening columns; learning from samples needs plain error neurons "
                          f"(ε = Σ⁻¹(μ − g)); use learn_at='settled'")
+    sparse = [c.name for c in graph.columns.values() if not c.clamped and c.prior != "gaussian"]
+    if sparse:
+        raise ValueError(f"learn_at: columns {sparse} have sparse priors, whose posterior has no Gaussian "
+                         f"(Laplace) q to sample; use learn_at='settled' (or prior='gaussian')")
 
 
 def resample_state(graph, batch, rng, covariance: str = "laplace"):
-    """Hold every latent column at one reparameterized sample z ~ q (``covariance``: the
+    """Hold every free latent column at one reparameterized sample z ~ q (``covariance``: the
     family of q) around its current estimates, in every copy of ``batch``, and every error
     neuron at its equilibrium Π'(μ − g) there. Returns a function that puts the state back."""
     estimates, gains = current_estimates(graph, batch), current_gains(graph, batch)

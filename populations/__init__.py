@@ -7,7 +7,8 @@
   neurons of amortized inference;
 - :mod:`populations.dendrite` — dendritic compartments: the hidden layers of a deep projection
   or encoder, carrying its forward pass and the backpropagating errors;
-- :mod:`populations.activations` — rate nonlinearities f with their derivatives f'.
+- :mod:`populations.activations` — rate nonlinearities f with their derivatives f';
+- :mod:`populations.priors` — sparse priors (Laplace, Cauchy) on a latent column's estimates.
 
 This package knows nothing of circuits: :mod:`circuits` instantiates these models.
 """
@@ -17,8 +18,9 @@ from .dendrite import compartment_equations
 from .error import INHIBITION, error_equations, prediction_variable
 from .estimate import estimate_equations, input_variable, sensory_equations
 from .interneuron import interneuron_equations
+from .priors import PRIORS, prior_shape
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation", "get_activations", "numpy_function",
            "compartment_equations", "INHIBITION", "error_equations",
            "prediction_variable", "estimate_equations", "input_variable", "sensory_equations",
-           "interneuron_equations", "proposal_equations", "update_equations", "update_variable"]
+           "interneuron_equations", "PRIORS", "prior_shape", "proposal_equations", "update_equations", "update_variable"]

@@ -240,3 +240,43 @@ def simulate_batch(model: Model, stimulus: dict, steps: int, dt: float, tau_esti
                 new_mu[name] = mu[name] + dt / tau_estimate * drive
         mu, eps = new_mu, new_eps
     return mu
+
+
+# -- supervised networks (Whittington & Bogacz 2017), written per sample from the chain rule ------
+
+def mlp_layers(weights, biases, x):
+    """One input x (n_0,): the values h_0 = x, h_k+1 = W_k g_k(h_k) + b_k with g_0 the identity
+    and g_k = tanh above, returned as a list."""
+    values = [np.asarray(x, dtype=float)]
+    for k in range(len(weights)):
+        presynaptic = values[k] if k == 0 else np.tanh(values[k])
+        values.append(weights[k] @ presynaptic + biases[k])
+    return values
+
+
+def mlp_gradients(weights, biases, inputs, targets):
+    """∂L/∂W_k and ∂L/∂b_k of L = (1/B) Σ_b ½ |y_b − ŷ_b|², one sample at a time: the output
+    error e = ŷ − y is sent back through e ← (W_kᵀ e) · tanh'(h_k)."""
+    grads_w = [np.zeros_like(w) for w in weights]
+    grads_b = [np.zeros_like(b) for b in biases]
+    for x, y in zip(inputs, targets):
+        values = mlp_layers(weights, biases, x)
+        error = values[-1] - y
+        for k in reversed(range(len(weights))):
+            presynaptic = values[k] if k == 0 else np.tanh(values[k])
+            grads_w[k] += np.outer(error, presynaptic) / len(inputs)
+            grads_b[k] += error / len(inputs)
+            if k > 0:
+                error = (weights[k].T @ error) * (1.0 / np.cosh(values[k]) ** 2)
+    return grads_w, grads_b
+
+
+def mlp_train(weights, biases, minibatches, learning_rate):
+    """Gradient descent on each (inputs, targets) minibatch in turn, from copies of the
+    parameters; returns the trained (weights, biases)."""
+    weights, biases = [np.array(w, float) for w in weights], [np.array(b, float) for b in biases]
+    for inputs, targets in minibatches:
+        grads_w, grads_b = mlp_gradients(weights, biases, inputs, targets)
+        weights = [w - learning_rate * g for w, g in zip(weights, grads_w)]
+        biases = [b - learning_rate * g for b, g in zip(biases, grads_b)]
+    return weights, biases

@@ -92,18 +92,16 @@ class RuntimeEngine(Engine):
             name=f"{column.name}_attention", codeobj_class=codeobj_class)
             for column in graph.columns.values() if column.state.gain is not None}
         objects += [*self._clamps.values(), *self._attention_clamps.values()]
-        internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
-        dense = internal if graph.backend == "dense" else []
         if graph.backend != "dense":
+            internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
             objects += [build_synapses(c, groups, clock, batch.copies, codeobj_class) for c in internal]
         for projection in graph.projections:
-            if projection.backend == "dense":
-                dense += projection.couplings()
-            else:
+            if projection.backend != "dense":
                 projection.synapses = [build_synapses(c, groups, clock, batch.copies, codeobj_class)
                                        for c in projection.couplings()]
                 objects += projection.synapses
-        self._couplings = dense_couplings(dense, groups, batch.batched) if dense else None
+        self._groups = groups
+        self._couplings, self._held = self._dense_couplings(), self._held_columns()
         self._calls = []
         objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
         self._network = Network(*objects, name="circuit")
@@ -115,19 +113,33 @@ class RuntimeEngine(Engine):
     def time(self) -> float:
         return float(self._network.t_) if self.built else 0.0
 
+    def _held_columns(self) -> tuple:
+        return tuple(name for name, column in self.graph.columns.items() if column.held)
+
+    def _dense_couplings(self):
+        """The function computing every dense coupling, made from the parts' couplings as they
+        are now (a held column's errors read its inferred value: see Column.hold)."""
+        graph = self.graph
+        parts = (*graph.columns.values(), *graph.encoders.values()) if graph.backend == "dense" else ()
+        dense = [c for part in parts for c in part.couplings()]
+        dense += [c for p in graph.projections if p.backend == "dense" for c in p.couplings()]
+        return dense_couplings(dense, self._groups, self.batch.batched) if dense else None
+
     # -- running -------------------------------------------------------------------------------
     def run(self, plan: RunPlan):
         self.build()
         network, graph = self._network, self.graph
+        if self._held_columns() != self._held:   # fixed predictions started or ended
+            self._couplings, self._held = self._dense_couplings(), self._held_columns()
         namespace = {}
-        for column in graph.sensory_columns:
-            stimulus, clamp = plan.stimuli.get(column.name), self._clamps[column.name]
-            clamp.active = isinstance(stimulus, TimedArray)
+        for name, clamp in self._clamps.items():
+            clamp.active = isinstance(plan.stimuli.get(name), TimedArray)
             if clamp.active:
-                namespace[f"stimulus_{column.name}"] = stimulus
-                column.estimate.run_start = network.t
-            elif stimulus is not None:   # None: hold the current value
-                column.state.estimate[:] = stimulus
+                namespace[f"stimulus_{name}"] = plan.stimuli[name]
+                graph.columns[name].estimate.run_start = network.t
+        for name, stimulus in plan.stimuli.items():   # sensory and clamped latent columns
+            if stimulus is not None and not isinstance(stimulus, TimedArray):   # None: hold the current value
+                graph.columns[name].state.estimate[:] = stimulus
         for name, clamp in self._attention_clamps.items():
             column = graph.columns[name]
             clamp.active = isinstance(column.attention, TimedArray)

@@ -66,6 +66,8 @@ class StandaloneEngine(Engine):
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
             refused.append("attention that changes during a run (a TimedArray gain)")
+        if any(c.held for c in graph.columns.values()):
+            refused.append("fixed predictions (hold: the error neurons' input is switched at run time)")
         if refused:
             self.refuse("; ".join(refused))
 
@@ -157,7 +159,9 @@ class StandaloneEngine(Engine):
             self.refuse("learning during a run")
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
-        missing = [name for name, stimulus in plan.stimuli.items() if stimulus is None]
+        if any(c.held for c in graph.columns.values()):
+            self.refuse("fixed predictions (hold: the error neurons' input is switched at run time)")
+        missing = [column.name for column in graph.sensory_columns if plan.stimuli.get(column.name) is None]
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
@@ -177,6 +181,9 @@ class StandaloneEngine(Engine):
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
         run_args = {}
+        for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
+            if not column.sensory and plan.stimuli.get(column.name) is not None:
+                column.state.estimate[:] = plan.stimuli[column.name]
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"

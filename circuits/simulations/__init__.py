@@ -7,14 +7,16 @@ Each module defines ``NAME``, ``DESCRIPTION``, ``DEFAULT_DURATION`` (a Brian2 ti
 from __future__ import annotations
 
 
-from . import (amortization, attention, bogacz_perception, bogacz_variance, deep_teacher, digits_vae,
-               generalized_tracking, learn_linear, linear_gaussian, whitening)
+from . import (amortization, attention, backprop_equivalence, bogacz_perception, bogacz_variance, deep_teacher,
+               digits_classification, digits_vae, generalized_tracking, learn_linear, linear_gaussian, rao_ballard,
+               whitening)
 from .outcome import Outcome
 
 SIMULATIONS = {module.NAME: module for module in (linear_gaussian, bogacz_perception, bogacz_variance,
                                                   learn_linear, attention, whitening,
                                                   generalized_tracking, amortization, deep_teacher,
-                                                  digits_vae)}
+                                                  digits_vae, rao_ballard, backprop_equivalence,
+                                                  digits_classification)}
 
 __all__ = ["SIMULATIONS", "Outcome", "get_simulation"]
 

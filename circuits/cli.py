@@ -51,7 +51,9 @@ DEBUG_VARIABLE = "PCSIM_DEBUG"
 PACKAGE_ROOTS = (Path(__file__).resolve().parent, Path(populations.__file__).resolve().parent)
 
 #: Import names of optional packages → what to install (pip).
-PIP_NAMES = {"skimage": "scikit-image"}
+PIP_NAMES = {"skimage": "scikit-image", "sklearn": "scikit-learn"}
+#: The smallest extra of setup.cfg that installs each optional import ("gallery" holds both).
+EXTRAS = {"skimage": "images", "sklearn": "gallery"}
 
 
 class UsageError(Exception):
@@ -297,8 +299,10 @@ def check_requirements(module):
     missing = [name for name in getattr(module, "REQUIRES", ()) if importlib.util.find_spec(name) is None]
     if missing:
         packages = " ".join(PIP_NAMES.get(name, name) for name in missing)
+        extras = {EXTRAS.get(name, "gallery") for name in missing}
+        extra = extras.pop() if len(extras) == 1 else "gallery"
         raise UsageError(f"{module.NAME} needs {packages}, which is not installed: pip install {packages} "
-                         f"(or pip install -e '.[images]' in a clone)")
+                         f"(or pip install -e '.[{extra}]' in a clone)")
 
 
 def prepare_directory(path: str, option: str) -> Path:

@@ -59,15 +59,23 @@ class ColumnState:
     traces : dict of str to ndarray
         The synaptic traces of a spiking column's units, by "population.variable" (empty for
         rate columns): state that continues across runs and is zeroed by a reset.
+    free : ndarray (B × size,) or None
+        1 where the estimate neurons follow their drive, 0 where the column is clamped or held
+        (None for a sensory column, which is always clamped).
+    hold, inferred : ndarray (B × size,) or None
+        1 where the column's predictions are fixed (:meth:`Column.hold`), and the value it
+        infers meanwhile (None for a sensory column).
     """
 
     def __init__(self, batch: Batch, estimate, error, activity=None, offset=None, variance=None, gain=None,
-                 estimate_rate=None, error_rate=None, paired=False, traces=None):
+                 estimate_rate=None, error_rate=None, paired=False, traces=None, free=None, hold=None,
+                 inferred=None):
         self.batch, self.paired = batch, paired
         self.estimate, self.error_neurons, self.interneurons = estimate, error, activity
         self.offset, self.variance, self.gain = offset, variance, gain
         self.estimate_rate, self.error_rate = estimate_rate, error_rate
         self.traces = traces or {}
+        self.free, self.hold, self.inferred = free, hold, inferred
 
     @classmethod
     def from_arrays(cls, batch: Batch, arrays: dict, paired: bool) -> "ColumnState":
@@ -132,8 +140,19 @@ class Column:
         A of the hidden-state flow x′ = A x (latent columns of order ≥ 2): the column's errors
         compare D μ̃ with (I ⊗ A) μ̃ instead of μ̃ with a prediction from above.
     flat_prior : bool
-        No prior (an improper flat one): the column has no error of its own; its estimates are
-        driven by the errors of the columns it predicts alone (top columns only).
+        No Gaussian prior (an improper flat one): the column has no error of its own; its
+        estimates are driven by the errors of the columns it predicts (and a sparse prior's
+        gradient) alone (top columns only).
+    prior : {"gaussian", "laplace", "cauchy"}
+        The prior on the estimates (:mod:`populations.priors`): the Gaussian N(g, Σ) alone, or
+        times the sparse factor Π_i exp(−α φ(μ_i)), which adds α Σ_i φ(μ_i) to F.
+    sparsity : float
+        α of a sparse prior (0 for the Gaussian prior).
+    clamped : bool
+        Whether the estimates are held (:meth:`clamp`) instead of following their drive;
+        always True for a sensory column.
+    held : bool
+        Whether the column's predictions are fixed (:meth:`hold`).
     state_covariance : ndarray, shape (state_size, state_size)
         Σ as given (the same live array as ``covariance`` for order 1).
     covariance : ndarray, shape (error_size, error_size)
@@ -187,7 +206,8 @@ class Column:
     def __init__(self, graph, name: str, size: int, covariance: np.ndarray, prior_mean: np.ndarray,
                  sensory: bool, learn_covariance=False, covariance_learning_rate=0.0, min_variance=1e-3,
                  order=1, smoothness=None, dynamics=None, flat_prior=False, flow=None, learn_flow=False,
-                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None, errors="signed", spiking=None):
+                 flow_learning_rate=0.0, flow_radius=4.0, flow_grid=None, errors="signed", spiking=None,
+                 prior="gaussian", sparsity=0.0):
         self._graph = graph
         self.errors = errors
         self.spiking = spiking
@@ -197,6 +217,8 @@ class Column:
         self.smoothness = smoothness
         self.dynamics = dynamics
         self.flat_prior = flat_prior
+        self.prior = prior
+        self.sparsity = sparsity
         self.size = order * size
         self.state_covariance = covariance
         self.estimate_map = None
@@ -212,6 +234,9 @@ class Column:
         self.error_size = len(self.covariance)
         self.prior_mean = self.expand(prior_mean)
         self.sensory = sensory
+        self.clamped = sensory
+        self.held = False
+        self._clamp_values = None   # batch-major values to clamp or hold at when the state is bound
         self.learn_covariance = learn_covariance
         self.covariance_learning_rate = covariance_learning_rate
         self.min_variance = min_variance
@@ -306,6 +331,8 @@ class Column:
                     groups[population].polarity = signs
         if not self.sensory:
             groups["estimate"].tau_estimate = timing.tau_estimate
+        if self.prior != "gaussian":
+            groups["estimate"].sparsity = self.sparsity
         groups["error"].tau_error = timing.tau_error
         if spiking:
             for population in ("estimate", "error"):
@@ -317,7 +344,7 @@ class Column:
         if self.sensory:
             return sensory_equations(spiking)
         return estimate_equations({p.lower.name: p.activation for p in self.upward}, moving=self.generalized,
-                                  spiking=spiking)
+                                  spiking=spiking, prior=self.prior)
 
     def _error_model(self, spiking: bool) -> str:
         return error_equations([p.upper.name for p in self.downward], self.inhibition, self.rectified, spiking)
@@ -334,6 +361,13 @@ class Column:
         if state.gain is not None:
             state.gain[:] = 1.0
         self.initial_state()
+        if not self.sensory:
+            state.free[:] = 0.0 if self.clamped or self.held else 1.0
+            state.hold[:] = 1.0 if self.held else 0.0
+            state.estimate[:] = (state.batch.tile(self.prior_mean) if self._clamp_values is None
+                                 else self._clamp_values)
+            state.inferred[:] = state.estimate
+            self._clamp_values = None
 
     def state_variables(self) -> dict[str, tuple[str, str]]:
         """Which group variable holds each field of :class:`ColumnState`:
@@ -351,6 +385,8 @@ class Column:
                 model = self._error_model(True) if population == "error" else self._estimate_model(True)
                 for variable in sorted(_traces(model)):
                     variables[f"trace:{population}.{variable}"] = (population, variable)
+        if not self.sensory:
+            variables.update(free=("estimate", "free"), hold=("estimate", "hold"), inferred=("estimate", "inferred"))
         return variables
 
     def couplings(self) -> list[Coupling]:
@@ -362,8 +398,9 @@ class Column:
                                       np.kron(shift_operator(self.order), np.eye(self.state_size))))
         if self.flat_prior:   # no error of its own
             return couplings
-        couplings.append(Coupling(f"{self.name}_estimate_to_error", estimate, "mu", error, "estimate",
-                                  self.estimate_map))
+        # with fixed predictions the errors compare the value inferred meanwhile (see hold())
+        couplings.append(Coupling(f"{self.name}_estimate_to_error", estimate, "inferred" if self.held else "mu",
+                                  error, "estimate", self.estimate_map))
         if not self.sensory:
             feedback = None if self.estimate_map is None else self.estimate_map.T.copy()
             couplings.append(Coupling(f"{self.name}_error_to_estimate", error, "eps", estimate, "error", feedback))
@@ -474,12 +511,93 @@ class Column:
             attended = self.attended_covariance()
             self.lateral[:] = attended - np.diag(np.diag(attended))
 
-    def reset_state(self):
-        """Estimates back to the prior mean (sensory ones keep the stimulus), errors and
-        interneurons to zero: what happens between the items of a sequence."""
+    def clamp(self, values: np.ndarray | None = None):
+        """Hold the estimates (a latent column): μ stops following its drive and keeps the
+        ``values`` given (batch-major (B × size,), already checked), or its current values
+        (None; the prior mean before the circuit is built), until :meth:`release`. Its error
+        neurons keep comparing μ with the prediction, and it keeps predicting the columns
+        below: a clamped column is data, like a sensory one, and stimuli can set it."""
+        if self.sensory:
+            raise ValueError(f"clamp: {self.name!r} is a sensory column, always clamped to its stimulus")
+        if self.held:
+            raise ValueError(f"clamp: {self.name!r} has fixed predictions (hold); release it first")
+        if self.spiking is not None:
+            self.spiking.refuse(f"clamp({self.name!r})", clamped_estimates=True)
+        self.clamped = True
+        if self._pin(values):
+            self.state.free[:] = 0.0
+
+    def hold(self, values: np.ndarray | None = None):
+        """Fix the column's predictions (the fixed-prediction assumption: Millidge, Tschantz &
+        Buckley 2022; Rosenbaum 2022): μ stays at its current value (or at ``values``,
+        batch-major (B × size,), already checked; the prior mean before the circuit is built)
+        for everything the column sends — its predictions W f(μ) of the columns below (through
+        every layer of a deep projection), the gain f'(μ) of the errors it receives, the
+        presynaptic rate f(μ) of learning — while the value it infers, x (``state.inferred``),
+        follows the same drive from there, and its error neurons compare x with its prediction:
+        ε = Σ⁻¹(x − g). Needs the runtime engine and dense couplings (the error neurons' input is
+        switched from μ to x). :meth:`release` ends it."""
+        if self.sensory or self.clamped:
+            raise ValueError(f"hold: {self.name!r} is {'sensory' if self.sensory else 'clamped'}; its "
+                             f"predictions are fixed already")
+        if self._graph.backend != "dense":
+            raise ValueError("hold: fixed predictions switch the error neurons' input from μ to the "
+                             "inferred value, which needs Circuit(backend='dense')")
+        if self.spiking is not None:
+            self.spiking.refuse(f"hold({self.name!r})", fixed_predictions=True)
+        self.held = True
+        if self._pin(values):
+            self.state.free[:], self.state.hold[:] = 0.0, 1.0
+            self.state.inferred[:] = self.state.estimate
+
+    def _pin(self, values: np.ndarray | None) -> bool:
+        """Keep the ``values`` of :meth:`clamp` or :meth:`hold` until the state is bound (False),
+        or write them into μ now (True; None keeps μ)."""
+        if self.state is None:
+            self._clamp_values = values
+            return False
+        if values is not None:
+            self.state.estimate[:] = values
+        return True
+
+    @property
+    def pinned_values(self) -> np.ndarray | None:
+        """The values (B × size,) a clamped or held latent column keeps μ at (a copy): its live
+        estimates once the circuit is built, before that the values given to :meth:`clamp` or
+        :meth:`hold` (None: the prior mean, or a column that is neither clamped nor held)."""
+        if self.sensory or not (self.clamped or self.held):
+            return None
+        if self.state is not None:
+            return self.state.estimate.copy()
+        return None if self._clamp_values is None else self._clamp_values.copy()
+
+    def release(self):
+        """Let a clamped or held latent column's estimates follow their drive again, from where μ is."""
+        if self.sensory:
+            raise ValueError(f"release: {self.name!r} is a sensory column; its estimates are the stimulus "
+                             f"(to infer them, make it a latent column with column() and clamp it)")
+        self.clamped = self.held = False
+        self._clamp_values = None
+        if self.state is not None:
+            self.state.free[:], self.state.hold[:] = 1.0, 0.0
+
+    def reset_state(self, predicted: bool = False):
+        """Estimates back to the prior mean (sensory and clamped ones keep their values), errors
+        and interneurons to zero: what happens between the items of a sequence. ``predicted``:
+        the estimates start at their prediction g = m + b + Σ_p W_p f(μ_p) from the columns
+        above instead (the network's output h_K for a deep projection; reset those columns
+        first; a column with dynamics starts at its prior mean)."""
         state = self.state
-        if not self.sensory:
-            state.estimate[:] = state.batch.tile(self.prior_mean)
+        if not (self.clamped or self.held):
+            if predicted and state.offset is not None:
+                rows = state.batch.rows
+                start = (rows(state.units(state.offset))
+                         + sum(p.prediction(rows(p.upper.state.estimate)) for p in self.downward))
+                state.estimate[:] = np.ravel(start)
+            else:
+                state.estimate[:] = state.batch.tile(self.prior_mean)
+        if self.held:
+            state.inferred[:] = state.estimate
         state.error_neurons[:] = 0.0
         if state.interneurons is not None:
             state.interneurons[:] = 0.0
@@ -489,7 +607,7 @@ class Column:
 
     def initial_state(self):
         """The state of :meth:`reset_state`, with the sensory estimates at 0 until the
-        stimulus arrives."""
+        stimulus arrives (clamped latent columns keep their values)."""
         self.reset_state()
         if self.sensory:
             self.state.estimate[:] = 0.0
@@ -510,7 +628,7 @@ class Column:
 def _traces(model: str) -> set[str]:
     """The synaptic traces of a spiking unit group's equations: its differential equations
     other than the rate variable itself and the read-out."""
-    return set(Equations(model).diff_eq_names) - {"mu", "eps", MEMBRANE, "readout"}
+    return set(Equations(model).diff_eq_names) - {"mu", "inferred", "eps", MEMBRANE, "readout"}
 
 
 def _flow_matrix(covariance: np.ndarray, flow: str) -> np.ndarray:

@@ -8,7 +8,9 @@ item per row, ready for :meth:`circuits.Circuit.run_sequence`.
 - :func:`bars` — the bars problem (Földiák 1990): random horizontal and vertical lines;
 - :func:`oriented_edges` — blurred step edges at random orientations and positions;
 - :func:`natural_image_patches` — patches of the natural images that scikit-image ships
-  (``pip install predictive-circuits[images]``).
+  (``pip install predictive-circuits[images]``);
+- :func:`digits` — scikit-learn's 8×8 handwritten digits (1,797 images, shipped with
+  scikit-learn), split into training and test images.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy as np
 from .validation import random_generator
 
 __all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "grey_image",
-           "natural_image_patches"]
+           "natural_image_patches", "digits"]
 
 #: scikit-image's bundled photographs of natural scenes (converted to grey).
 NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
@@ -95,3 +97,20 @@ def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None, remo
         patches[k] = grey[top:top + size, left:left + size].ravel()
     patches -= patches.mean(axis=1, keepdims=True) if remove_mean else patches.mean()
     return patches / patches.std()
+
+
+def digits(test: int = 360, seed=0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits (``sklearn.datasets.load_digits``: 1,797 images of 64 pixels,
+    intensities 0–16) scaled to [0, 1], split at random (``seed``) into training images and
+    ``test`` test images.
+
+    Returns (train (1797 − test, 64), test (test, 64), train labels, test labels).
+    """
+    from sklearn.datasets import load_digits
+    loaded = load_digits()
+    images, labels = loaded.data / 16.0, loaded.target
+    if isinstance(test, bool) or not isinstance(test, (int, np.integer)) or not 0 < test < len(images):
+        raise ValueError(f"test must be an integer between 1 and {len(images) - 1}, got {test!r}")
+    order = random_generator(seed).permutation(len(images))
+    cut = len(images) - test
+    return images[order[:cut]], images[order[cut:]], labels[order[:cut]], labels[order[cut:]]

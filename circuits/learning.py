@@ -9,7 +9,8 @@ with what it changes:
   ΔΣ = α (sym(ε aᵀ) − I);
 - the lateral-inhibition flow of a whitening column, :func:`update_flow`:
   ΔB = α (tril or sym((x − m) uᵀ) − B), or LMS ΔW = α u xᵀ for the surround;
-- an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q).
+- an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q);
+- every layer of a deep projection or encoder (:mod:`circuits.dendrite`): ΔV_k = α δ_k f_k(h_k−1)ᵀ.
 
 ``scale`` chooses the schedule: 1 for one update at the end of an item (Bogacz's scheme:
 inference settles, then the synapses change), dt/τ_μ for one forward-Euler step of the
@@ -113,14 +114,14 @@ def _one_line(matrix: np.ndarray) -> str:
     return np.array2string(matrix, precision=3, separator=", ", threshold=16, max_line_width=10 ** 6).replace("\n", "")
 
 
-def apply_learning(graph, scale: float):
-    """One update of everything that learns in ``graph`` (projections, columns, encoders)."""
-    for projection in graph.projections:
-        if projection.learns:
-            projection.learn(scale)
-    for column in graph.columns.values():
-        if column.learns:
-            column.learn(scale)
-    for encoder in graph.encoders.values():
-        if encoder.learns:
-            encoder.learn(scale)
+def apply_learning(graph, scale: float, which: str = "all"):
+    """One update of everything that learns in ``graph``: ``which`` = "all", "model" (the
+    generative model: projections and columns) or "encoders" (the recognition model)."""
+    parts = []
+    if which in ("all", "model"):
+        parts += [*graph.projections, *graph.columns.values()]
+    if which in ("all", "encoders"):
+        parts += graph.encoders.values()
+    for part in parts:
+        if part.learns:
+            part.learn(scale)

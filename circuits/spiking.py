@@ -131,7 +131,13 @@ class Spiking:
                                          "use activation='linear'",
                  "signed errors": "firing rates are non-negative: spiking columns have errors='rectified'",
                  "generalized coordinates": "use order=1", "lateral inhibition": "use a plain covariance",
-                 "an encoder": "amortized inference needs rate neurons"}
+                 "an encoder": "amortized inference needs rate neurons",
+                 "a deep projection": "hidden layers are dendritic compartments of rate neurons; use one "
+                                      "layer (a weight matrix, one activation)",
+                 "a sparse prior": "the prior's gradient is not carried by spikes; use prior='gaussian'",
+                 "clamped estimates": "a clamped column is data: make it a sensory column and give it "
+                                      "the values as stimulus",
+                 "fixed predictions": "fixed predictions (hold) need rate neurons: use Circuit(neurons='rate')"}
         for feature, used in features.items():
             if used:
                 raise ValueError(f"{column}: a spiking circuit (Circuit(neurons='spiking')) cannot have "

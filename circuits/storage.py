@@ -6,10 +6,21 @@ feedback matrix, covariance, flow, prior mean and attention gain, named after it
 projection or encoder. Everything that changes what a run computes is saved: structure,
 parameters (learned or not), learning options, attention gains (constant or a TimedArray),
 time constants, dt, backend, engine (``device``, ``target``), batch size, the divergence
-check, the neurons (rate, or the spiking populations' parameters) and each column's errors
-(signed or rectified). The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
-saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean),
-as after :meth:`Circuit.reset`.
+check, the neurons (rate, or the spiking populations' parameters), each column's errors
+(signed or rectified), prior (Gaussian, or sparse with its α) and clamps. The dynamic state —
+μ, ε, interneuron activity and the simulated time — is **not** saved: a loaded circuit starts
+at its initial state (time 0, estimates at the prior mean, clamped and held columns at their
+values), as after :meth:`Circuit.reset`.
+
+Version 3 holds, besides version 2: the circuit's ``device`` and ``neurons``; each column's
+``order``, ``smoothness``, ``flat_prior``, ``dynamics`` and ``attended`` flags,
+``attention_dt``, ``errors``, ``prior``, ``sparsity``, ``clamped``, ``held`` and ``pinned``
+(whether ``column/NAME/pinned`` holds the values a clamped or held column keeps, (B, size) or
+(size,); without it the column keeps its prior mean); each projection's and encoder's
+``layers``, the ``activations`` of every layer and its ``credit`` assignment (with
+``target_step``, ``inverse_learning_rates`` and ``inverse_noise`` for target propagation),
+the arrays of a deep pathway (``…/weights/k``, ``…/bias/k``, its random feedback or learned
+inverse weights; a one-layer pathway keeps version 2's ``weights`` and ``bias``).
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
 before anything is built — the archive, the format version, every key each description must
@@ -17,8 +28,9 @@ have (``_REQUIRED``, and for version 3 ``_REQUIRED_SINCE_3``), every array it re
 bad file (truncated, bit-flipped, from a newer version, missing an entry) raises
 ``ValueError`` naming what is wrong, never yields a half-built or silently different circuit,
 and nothing is written. Version-1 files (before attention and engine options were saved) still
-load, with default gains, and version-2 files with rate neurons and signed errors (and, where
-they lack them, the order, dynamics and attention flags inferred from their arrays).
+load, with default gains, and version-2 files with rate neurons, signed errors, one layer per
+projection, Gaussian priors and no clamps (and, where they lack them, the order, dynamics and
+attention flags inferred from their arrays).
 """
 from __future__ import annotations
 
@@ -32,6 +44,7 @@ from brian2 import TimedArray, second
 from populations import Activation
 
 from .spiking import Spiking
+from .stimulus import clamp_values
 
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
@@ -41,6 +54,48 @@ FORMAT_VERSION = 3
 
 def _activation(activation: Activation) -> list:
     return [activation.rate_expression, activation.gain_expression, activation.name]
+
+
+def _save_layers(dendrite, key: str, arrays: dict) -> dict:
+    """The layers of a pathway: its metadata entries, and its arrays written into ``arrays``
+    (one layer keeps version 2's ``weights`` and ``bias`` names)."""
+    entry = {"layers": dendrite.layers, "activations": [_activation(f) for f in dendrite.activations],
+             "credit": dendrite.credit}
+    if dendrite.layers == 1:
+        return entry
+    for kind, values in (("weights", dendrite.weights), ("bias", dendrite.biases),
+                         ("alignment_weights", dendrite.alignment_weights or []),
+                         ("inverse_weights", dendrite.inverse_weights or []),
+                         ("inverse_biases", dendrite.inverse_biases or [])):
+        for k, value in enumerate(values):
+            arrays[f"{key}/{kind}/{k}"] = value
+    if dendrite.credit == "target-prop":
+        entry.update(target_step=dendrite.target_step, inverse_learning_rates=dendrite.inverse_learning_rates,
+                     inverse_noise=dendrite.inverse_noise)
+    return entry
+
+
+def _read_layers(entry: dict, key: str, arrays: dict) -> dict:
+    """Keyword arguments of connect/encoder for the layers saved by :func:`_save_layers`."""
+    layers = entry.get("layers", 1)
+    if layers == 1:
+        return {"weights": arrays[f"{key}/weights"], "bias": arrays[f"{key}/bias"],
+                "activation": Activation(*entry["activation"])}
+    options = {"weights": [arrays[f"{key}/weights/{k}"] for k in range(layers)],
+               "bias": [arrays[f"{key}/bias/{k}"] for k in range(layers)],
+               "activation": [Activation(*a) for a in entry["activations"]], "credit": entry["credit"]}
+    if "inverse_noise" in entry:
+        options["inverse_noise"] = entry["inverse_noise"]
+    return options
+
+
+def _restore_credit(dendrite, entry: dict, key: str, arrays: dict):
+    """The learned or drawn credit-assignment weights saved by :func:`_save_layers`."""
+    if "inverse_learning_rates" in entry:
+        dendrite.inverse_learning_rates = list(entry["inverse_learning_rates"])
+    for kind in ("alignment_weights", "inverse_weights", "inverse_biases"):
+        for k, live in enumerate(getattr(dendrite, kind) or []):
+            live[:] = arrays[f"{key}/{kind}/{k}"]
 
 
 def save(graph, options: dict, path):
@@ -57,8 +112,14 @@ def save(graph, options: dict, path):
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
                         "flat_prior": column.flat_prior, "dynamics": column.dynamics is not None,
                         "attended": not isinstance(attention, np.ndarray) or bool(np.any(attention != 1)),
-                        "errors": column.errors,
+                        "errors": column.errors, "prior": column.prior, "sparsity": column.sparsity,
+                        "clamped": column.clamped and not column.sensory, "held": column.held,
+                        "pinned": column.pinned_values is not None,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
+        pinned = column.pinned_values
+        if pinned is not None:   # (B, size) with a batch, as clamp() takes them
+            arrays[f"{key}/pinned"] = pinned if options.get("batch_size") is None else pinned.reshape(
+                options["batch_size"], column.size)
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
         if columns[-1]["attended"]:   # (gain 1 everywhere: no attention)
@@ -73,9 +134,10 @@ def save(graph, options: dict, path):
                             "activation": _activation(projection.activation), "backend": projection.backend,
                             "plastic": projection.plastic, "learning_rate": projection.learning_rate,
                             "weight_decay": projection.weight_decay, "learn_bias": projection.learn_bias,
-                            "feedback": projection.feedback})
-        arrays[f"{key}/weights"] = projection.weights
-        arrays[f"{key}/bias"] = projection.bias
+                            "feedback": projection.feedback, **_save_layers(projection.dendrite, key, arrays)})
+        if projection.layers == 1:
+            arrays[f"{key}/weights"] = projection.weights
+            arrays[f"{key}/bias"] = projection.bias
         if projection.feedback != "tied":
             arrays[f"{key}/feedback_weights"] = projection.feedback_weights
     for encoder in graph.encoders.values():
@@ -84,9 +146,11 @@ def save(graph, options: dict, path):
                          "activation": _activation(encoder.activation), "plastic": encoder.plastic,
                          "learning_rate": encoder.learning_rate, "iterations": encoder.iterations,
                          "update_gain": encoder.update_gain, "update_learning_rate": encoder.update_learning_rate,
-                         "read_duration": float(encoder.read_steps * graph.timing.dt)})
-        arrays[f"{key}/weights"] = encoder.weights
-        arrays[f"{key}/bias"] = encoder.bias
+                         "read_duration": float(encoder.read_steps * graph.timing.dt),
+                         **_save_layers(encoder.dendrite, key, arrays)})
+        if encoder.layers == 1:
+            arrays[f"{key}/weights"] = encoder.weights
+            arrays[f"{key}/bias"] = encoder.bias
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
@@ -117,12 +181,19 @@ _REQUIRED = {
 }
 
 #: The keys that files of format version 3 must have besides :data:`_REQUIRED` (every key
-#: :func:`save` writes: a version-3 file without one is damaged, not old).
+#: :func:`save` writes: a version-3 file without one is damaged, not old; a column's
+#: ``pinned`` says whether its ``pinned`` array must be there).
 _REQUIRED_SINCE_3 = {
     "metadata": ("encoders",),
     "circuit": ("device", "neurons"),
-    "column": ("order", "smoothness", "flat_prior", "dynamics", "attended", "attention_dt", "errors"),
+    "column": ("order", "smoothness", "flat_prior", "dynamics", "attended", "attention_dt", "errors", "prior",
+               "sparsity", "clamped", "held", "pinned"),
+    "projection": ("layers", "activations", "credit"),
+    "encoder": ("layers", "activations", "credit"),
 }
+
+#: The keys a version-3 pathway (projection or encoder) must have for its ``credit``.
+_REQUIRED_FOR_CREDIT = {"target-prop": ("target_step", "inverse_learning_rates", "inverse_noise")}
 
 
 def _complete(description, part: str, version: int) -> dict:
@@ -131,6 +202,8 @@ def _complete(description, part: str, version: int) -> dict:
     if not isinstance(description, dict):
         raise ValueError(f"a {part} description is {type(description).__name__}, not a JSON object")
     required = _REQUIRED[part] + (_REQUIRED_SINCE_3.get(part, ()) if version >= 3 else ())
+    if version >= 3 and part in ("projection", "encoder"):
+        required += _REQUIRED_FOR_CREDIT.get(description.get("credit"), ())
     missing = [key for key in required if key not in description]
     if missing:
         raise ValueError(f"a {part} description lacks {missing}")
@@ -185,14 +258,14 @@ def read(path):
 
     def populate(graph):
         try:
-            _populate(graph, columns, projections, encoders, arrays)
+            _populate(graph, columns, projections, encoders, arrays, options.get("batch_size"))
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
     return options, populate
 
 
-def _populate(graph, columns, projections, encoders, arrays):
+def _populate(graph, columns, projections, encoders, arrays, batch_size):
     for column in columns:
         key = f"column/{column['name']}"
         options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
@@ -208,7 +281,8 @@ def _populate(graph, columns, projections, encoders, arrays):
         if not column["sensory"]:
             has_dynamics = column.get("dynamics", f"{key}/dynamics" in arrays)   # (version-2 files may lack it)
             options.update(flat_prior=column.get("flat_prior", False),
-                           dynamics=arrays[f"{key}/dynamics"] if has_dynamics else None)
+                           dynamics=arrays[f"{key}/dynamics"] if has_dynamics else None,
+                           prior=column.get("prior", "gaussian"), sparsity=column.get("sparsity", 0.0) or 1.0)
         add = graph.sensory if column["sensory"] else graph.column
         added = add(column["name"], column["size"], **options)
         if column["flow"]:
@@ -219,19 +293,29 @@ def _populate(graph, columns, projections, encoders, arrays):
             gain = arrays[f"{key}/attention"]
             dt = column.get("attention_dt")
             added.attend(gain if dt is None else TimedArray(gain, dt=dt * second))
+        if column.get("clamped") or column.get("held"):   # (version 3 only)
+            pinned = clamp_values(arrays[f"{key}/pinned"], added, batch_size) if column["pinned"] else None
+            if column.get("clamped"):
+                added.clamp(pinned)
+            else:
+                added.hold(pinned)
     for p in projections:
         key = f"projection/{p['upper']}/{p['lower']}"
-        graph.connect(p["upper"], p["lower"], weights=arrays[f"{key}/weights"],
-                      activation=Activation(*p["activation"]), bias=arrays[f"{key}/bias"], backend=p["backend"],
-                      plastic=p["plastic"], learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
-                      learn_bias=p["learn_bias"], feedback=p["feedback"],
-                      feedback_weights=None if p["feedback"] == "tied" else arrays[f"{key}/feedback_weights"])
+        layers = _read_layers(p, key, arrays)
+        if "target_step" in p:
+            layers["target_step"] = p["target_step"]
+        projection = graph.connect(p["upper"], p["lower"], backend=p["backend"], plastic=p["plastic"],
+                                   learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
+                                   learn_bias=p["learn_bias"], feedback=p["feedback"],
+                                   feedback_weights=None if p["feedback"] == "tied" else arrays[f"{key}/feedback_weights"],
+                                   **layers)
+        _restore_credit(projection.dendrite, p, key, arrays)
     for e in encoders:
         key = f"encoder/{e['target']}"
-        encoder = graph.encoder(e["target"], e["source"], weights=arrays[f"{key}/weights"], bias=arrays[f"{key}/bias"],
-                                activation=Activation(*e["activation"]), plastic=e["plastic"],
+        encoder = graph.encoder(e["target"], e["source"], plastic=e["plastic"],
                                 learning_rate=e["learning_rate"], iterations=e["iterations"],
                                 update_gain=e["update_gain"], update_learning_rate=e["update_learning_rate"],
-                                read_duration=e["read_duration"] * second)
+                                read_duration=e["read_duration"] * second, **_read_layers(e, key, arrays))
+        _restore_credit(encoder.dendrite, e, key, arrays)
         for name in encoder.update_weights:
             encoder.update_weights[name][:] = arrays[f"{key}/update/{name}"]

@@ -120,7 +120,7 @@ def _interrupted(**kwargs):
     (_diverging_simulation, 1, ["pcsim: simulation diverged", "column 'x'", "smaller dt"]),
     (_numpy_bug, 1, ["internal error (ValueError: operands could not be broadcast", "--debug", "PCSIM_DEBUG=1",
                      "report it"]),
-    (_missing_module, 1, ["No module named 'sklearn'", "pip install sklearn"]),
+    (_missing_module, 1, ["No module named 'sklearn'", "pip install scikit-learn"]),
     (_disk_full, 1, ["/results/summary.json", "No space left on device"]),
     (_interrupted, 130, ["pcsim: interrupted"]),
 ])
@@ -241,3 +241,22 @@ def test_an_interrupted_sweep_says_where_its_points_are(monkeypatch, capfd, tmp_
     assert main(["sweep", "attention", "--out", str(tmp_path)]) == 130
     assert _one_line(capfd) == (f"pcsim: interrupted; the points done are in {tmp_path / 'results.nc'} "
                                 f"(rerun the same command to compute the others)")
+
+
+def test_brian2_cache_size_notice_does_not_precede_the_one_line(tmp_path):
+    """With Brian2's Cython cache over its size limit (prefs.codegen.max_cache_dir_size), importing
+    Brian2 logs two INFO lines ("Cache size for target 'cython' …"); pcsim used to print them
+    before its one-line error. A 2 MB cache and a 1 MB limit (a ``brian_preferences`` file in
+    the working directory) reproduce it: plain Brian2 prints the notice, pcsim only its line."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "filler.so").write_bytes(b"\0" * (2 << 20))
+    (tmp_path / "brian_preferences").write_text(f"codegen.max_cache_dir_size = 1\n"
+                                                f"codegen.runtime.cython.cache_dir = {str(cache)!r}\n")
+    plain = subprocess.run([sys.executable, "-c", "import brian2"], capture_output=True, text=True, cwd=tmp_path)
+    assert "Cache size for target 'cython'" in plain.stderr, plain.stderr   # the notice is there to drop
+    code = "import sys; from circuits.cli import main; sys.exit(main(['run', 'no-such-sim']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pcsim: unknown simulation"), result.stderr

@@ -21,8 +21,11 @@ from circuits.simulations import SIMULATIONS, style
 #: Short durations that still exercise every figure (the defaults run in figures/make_figures.py).
 SHORT = {"bogacz-perception": 600 * ms, "linear-gaussian": 400 * ms, "bogacz-variance": 4000 * ms,
          "learn-linear": 10000 * ms, "attention": 400 * ms, "whitening": 500 * ms,
-         "generalized-tracking": 6 * second, "amortization": 1000 * ms, "spiking-column": 250 * ms}
-SLOW = {"generalized-tracking", "amortization", "spiking-column"}
+         "generalized-tracking": 6 * second, "amortization": 1000 * ms, "spiking-column": 250 * ms,
+         "deep-teacher": 300 * ms, "digits-vae": 2300 * ms, "rao-ballard": 1200 * ms,
+         "backprop-equivalence": 10 * ms, "digits-classification": 900 * ms}
+SLOW = {"generalized-tracking", "amortization", "spiking-column", "deep-teacher", "digits-vae", "rao-ballard",
+        "backprop-equivalence", "digits-classification"}
 #: Small sweeps for each simulation's study figure: (grid, seeds, duration); the figure of the
 #: full study is drawn by figures/make_figures.py.
 SWEEPS = {"attention": [({"gain": [0.5, 2.0], "noise": [0.5]}, 3, 2 * ms),

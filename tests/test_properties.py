@@ -104,6 +104,9 @@ def _point(seed, x=0.0):
     return {"y": x + seed}
 
 
+#: Weights of a deep (two-layer) projection z (1) → 3 compartments → x (2).
+DEEP = [np.ones((3, 1)), np.ones((2, 3)) / 3]
+
 #: (parameter, words one of which the message must contain, call with the bad value).
 CALLS = [
     *[(name, [name], lambda v, name=name: Circuit(**{"target": "numpy", name: v}))
@@ -121,6 +124,17 @@ CALLS = [
     *[(name, [name], lambda v, name=name: _circuit().connect("z", "x", [[1.0], [0.5]], **{name: v}))
       for name in ("activation", "bias", "backend", "learning_rate", "weight_decay", "feedback")],
     ("weights", ["weights"], lambda v: _circuit().connect("z", "x", v)),
+    *[(name, [name], lambda v, name=name: _circuit().connect("z", "x", DEEP, **{"activation": ["tanh", "linear"],
+                                                                          "plastic": True, name: v}))
+      for name in ("activation", "bias", "learning_rate", "credit")],
+    *[(name, [name], lambda v, name=name: _circuit().connect("z", "x", DEEP, ["tanh", "linear"], plastic=True,
+                                                             credit="target-prop", **{name: v}))
+      for name in ("target_step", "inverse_learning_rate", "inverse_noise")],
+    ("prior", ["prior"], lambda v: Circuit(target="numpy").column("z", 2, prior=v)),
+    ("sparsity", ["sparsity"], lambda v: Circuit(target="numpy").column("z", 2, prior="laplace", sparsity=v)),
+    ("values", ["values", "clamp"], lambda v: _connected().clamp("z", v)),
+    ("reset_between", ["reset_between"], lambda v: _connected().run_sequence(np.ones((2, 2)), 1 * ms, reset_between=v)),
+    ("learn_at", ["learn_at"], lambda v: _connected(plastic=True).run_sequence(np.ones((2, 2)), 1 * ms, learn_at=v)),
     ("feedback_weights", ["feedback_weights"],
      lambda v: _circuit().connect("z", "x", [[1.0], [0.5]], feedback="random", feedback_weights=v)),
     ("column", ["column"], lambda v: _connected().attend(v, 2.0)),

@@ -6,8 +6,9 @@
   missing, random bytes, a pickled payload — always raise ValueError (or, for a flip in bytes
   that carry nothing, such as a timestamp, load the identical circuit), never unpickle, and
   never change anything on disk.
-- Files of format version 2 (before rectified errors and spiking neurons, issue 15) still load,
-  as rate circuits with signed errors.
+- Files of format version 2 (before rectified errors and spiking neurons, issue 15, deep
+  projections, issue 13, and sparse priors and clamps, issue 14) still load, as rate circuits
+  with signed errors, one layer per projection, Gaussian priors and no clamps.
 """
 from __future__ import annotations
 
@@ -52,15 +53,19 @@ def test_attention_is_saved(gain, tmp_path):
 
 def _model_file(tmp_path) -> bytes:
     """A small model with every kind of entry: full Σ, a learned Σ, weights, bias, random
-    feedback, attention, an encoder, rectified errors."""
+    feedback, attention, an encoder, rectified errors, a deep projection (two layers, learned
+    with feedback alignment: its random feedback weights) into a rectified column, sparse
+    priors, a clamp with its values and a hold."""
     c = Circuit(seed=1)
     c.sensory("x", 3, covariance=[[1.0, 0.2, 0.0], [0.2, 1.0, 0.1], [0.0, 0.1, 1.0]])
-    c.column("z", 2, learn_covariance=True)
-    c.column("top", 1, prior_mean=0.5, errors="rectified")
+    c.column("z", 2, learn_covariance=True, errors="rectified", prior="cauchy", sparsity=0.3)
+    c.column("top", 1, prior_mean=0.5, errors="rectified", prior="laplace", sparsity=0.2)
     c.connect("z", "x", np.arange(6.0).reshape(3, 2) / 6, bias=0.1, plastic=True, feedback="random")
-    c.connect("top", "z", [[1.0], [-1.0]], activation="tanh")
+    c.connect("top", "z", [[[1.0], [0.5], [-0.5]], [[1.0, 0.2, 0.0], [-1.0, 0.3, 0.4]]], activation=["tanh", "tanh"],
+              bias=[0.1, -0.1], plastic=True, credit="feedback-alignment")
     c.attend("x", [1.0, 2.0, 0.5])
     c.encoder("z", source="x")
+    c.clamp("top", [0.7])
     path = tmp_path / "model.npz"
     c.save(path)
     return path.read_bytes()
@@ -182,13 +187,33 @@ def test_a_version_2_file_loads_as_a_rate_circuit_with_signed_errors(tmp_path):
         metadata["format_version"] = 2
         del metadata["circuit"]["neurons"]
         for column in metadata["columns"]:
-            for key in ("errors", "dynamics", "attended"):
+            for key in ("errors", "dynamics", "attended", "prior", "sparsity", "clamped", "held", "pinned"):
                 del column[key]
+        for part in ("projections", "encoders"):
+            for entry in metadata[part]:
+                for key in ("layers", "activations", "credit"):
+                    del entry[key]
+        for key in [key for key in arrays if "/weights/" in key or "/bias/" in key or "alignment" in key
+                    or key.endswith("/pinned")]:
+            del arrays[key]
+        metadata["projections"][1]["activation"] = metadata["projections"][0]["activation"]
+        arrays["projection/top/z/weights"] = np.array([[1.0], [-1.0]])
+        arrays["projection/top/z/bias"] = np.zeros(2)
     loaded = Circuit.load(_rewritten(tmp_path, "version2.npz", version_2))
     assert loaded.graph.spiking is None and {c.errors for c in loaded.columns.values()} == {"signed"}
     assert loaded.columns["x"].attention.tolist() == [1.0, 2.0, 0.5]
-    signed = Circuit.load(_rewritten(tmp_path, "signed.npz", lambda arrays, metadata: [
-        column.update(errors="signed") for column in metadata["columns"]]))
+    assert [p.layers for p in loaded.projections] == [1, 1] and not loaded.columns["top"].clamped
+    assert {c.prior for c in loaded.columns.values()} == {"gaussian"}
+
+    def version_3_with_those_options(arrays, metadata):   # every key, with the values version 2 implies
+        version_2(arrays, metadata)
+        metadata["format_version"], metadata["circuit"]["neurons"] = 3, "rate"
+        for column in metadata["columns"]:
+            column.update(errors="signed", dynamics=False, attended=column["name"] == "x", prior="gaussian",
+                          sparsity=0.0, clamped=False, held=False, pinned=False)
+        for entry in metadata["projections"] + metadata["encoders"]:
+            entry.update(layers=1, activations=[entry["activation"]], credit="backprop")
+    signed = Circuit.load(_rewritten(tmp_path, "signed.npz", version_3_with_those_options))
     stimulus = [1.0, 0.5, -0.5]
     np.testing.assert_array_equal(loaded.run(5 * ms, stimulus=stimulus).estimate["top"],
                                   signed.run(5 * ms, stimulus=stimulus).estimate["top"])

@@ -38,8 +38,9 @@ class RunPlan:
     """One call of :meth:`Engine.run`.
 
     steps : how many steps of dt
-    stimuli : {sensory column name: constant batch-major vector, or a TimedArray read at the
-              time since the start of the run}; a sequence clamps its items itself
+    stimuli : {sensory or clamped column name: constant batch-major vector, a TimedArray read at
+              the time since the start of the run (sensory columns), or None (hold)}; a sequence
+              clamps its items itself
     record_every : record every k-th step (k ≥ 1), or 0 for the final state only
     learn : apply the learning rules every step (continuous learning)
     sequence : the items of :meth:`Circuit.run_sequence`, or None

@@ -23,6 +23,7 @@ from brian2.groups.group import CodeRunner
 from ..amortization import EncoderState
 from ..column import ColumnState
 from ..coupling import build_synapses, dense_couplings
+from ..dendrite import DendriteState
 from ..learning import apply_learning
 from ..recording import Recorder, recorded_sources
 from ..sequence import ItemBoundaries
@@ -82,8 +83,6 @@ class RuntimeEngine(Engine):
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch, codeobj_class)
             checked += built.values()
-            if column.sensory and not column.spiking:   # μ_0 has no differential equation: nothing to integrate
-                built["estimate"].state_updater.active = False
             column.bind(built, ColumnState.from_arrays(batch, _live(built, column.state_variables()), column.rectified))
             groups.update({group.name: group for group in built.values()})
         for encoder in graph.encoders.values():
@@ -92,6 +91,13 @@ class RuntimeEngine(Engine):
             updates = {key.split(":", 1)[1]: live.pop(key) for key in list(live) if key.startswith("update:")}
             encoder.bind(built, EncoderState(batch, updates=updates, **live))
             groups.update({group.name: group for group in built.values()})
+        for dendrite in graph.dendrites:
+            built = dendrite.build_groups(clock, batch, codeobj_class)
+            dendrite.bind(built, DendriteState(batch, **_live(built, dendrite.state_variables())))
+            groups.update({group.name: group for group in built.values()})
+        for group in groups.values():   # clamped sensory μ_0, compartments: nothing to integrate
+            if not group.equations.diff_eq_names:
+                group.state_updater.active = False
         objects += groups.values()
         self._clamps = {column.name: column.estimate.run_regularly(
             f"mu = stimulus_{column.name}(t - run_start, i)", when="start", order=-1,
@@ -101,7 +107,7 @@ class RuntimeEngine(Engine):
             name=f"{column.name}_attention", codeobj_class=codeobj_class)
             for column in graph.columns.values() if column.state.gain is not None}
         objects += [*self._clamps.values(), *self._attention_clamps.values()]
-        self._spikes, self._couplings = None, None
+        self._spikes, self._couplings, self._held = None, None, ()
         if graph.spiking:   # every coupling is carried by spikes
             self._spikes = SpikingNetwork(graph, groups, clock, batch, codeobj_class)
             objects += self._spikes.objects
@@ -111,43 +117,54 @@ class RuntimeEngine(Engine):
         objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
 
     def _build_couplings(self, groups: dict, codeobj_class) -> list:
-        """The rate circuit's couplings: dense ones in the per-step network operation, the
-        others as Synapses (returned)."""
+        """The rate circuit's couplings: the Synapses ones (returned), and the function
+        computing the dense ones in the per-step network operation."""
         graph, batch, objects = self.graph, self.batch, []
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
-        internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
-        dense = internal if graph.backend == "dense" else []
+        self._groups, self._paired = groups, set().union(*(c.paired_groups for c in graph.columns.values()))
         if graph.backend != "dense":
-            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=paired)
+            internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
+            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=self._paired)
                         for c in internal]
         for projection in graph.projections:
-            if projection.backend == "dense":
-                dense += projection.couplings()
-            else:
+            if projection.backend != "dense":
                 projection.synapses = [build_synapses(c, groups, self._clock, batch.copies, codeobj_class,
-                                                      paired=paired) for c in projection.couplings()]
+                                                      paired=self._paired) for c in projection.couplings()]
                 objects += projection.synapses
-        if dense:
-            self._couplings = dense_couplings(dense, groups, batch.batched, batch.copies, paired)
+        self._couplings, self._held = self._dense_couplings(), self._held_columns()
         return objects
 
     @property
     def time(self) -> float:
         return float(self._network.t_) if self.built else 0.0
 
+    def _held_columns(self) -> tuple:
+        return tuple(name for name, column in self.graph.columns.items() if column.held)
+
+    def _dense_couplings(self):
+        """The function computing every dense coupling, made from the parts' couplings as they
+        are now (a held column's errors read its inferred value: see Column.hold)."""
+        graph = self.graph
+        parts = (*graph.columns.values(), *graph.encoders.values()) if graph.backend == "dense" else ()
+        dense = [c for part in parts for c in part.couplings()]
+        dense += [c for p in graph.projections if p.backend == "dense" for c in p.couplings()]
+        return (dense_couplings(dense, self._groups, self.batch.batched, self.batch.copies, self._paired)
+                if dense else None)
+
     # -- running -------------------------------------------------------------------------------
     def run(self, plan: RunPlan):
         self.build()
         network, graph = self._network, self.graph
+        if self._held_columns() != self._held:   # fixed predictions started or ended
+            self._couplings, self._held = self._dense_couplings(), self._held_columns()
         namespace = {}
-        for column in graph.sensory_columns:
-            stimulus, clamp = plan.stimuli.get(column.name), self._clamps[column.name]
-            clamp.active = isinstance(stimulus, TimedArray)
+        for name, clamp in self._clamps.items():
+            clamp.active = isinstance(plan.stimuli.get(name), TimedArray)
             if clamp.active:
-                namespace[f"stimulus_{column.name}"] = stimulus
-                column.estimate.run_start = network.t
-            elif stimulus is not None:   # None: hold the current value
-                column.state.estimate[:] = stimulus
+                namespace[f"stimulus_{name}"] = plan.stimuli[name]
+                graph.columns[name].estimate.run_start = network.t
+        for name, stimulus in plan.stimuli.items():   # sensory and clamped latent columns
+            if stimulus is not None and not isinstance(stimulus, TimedArray):   # None: hold the current value
+                graph.columns[name].state.estimate[:] = stimulus
         for name, clamp in self._attention_clamps.items():
             column = graph.columns[name]
             clamp.active = isinstance(column.attention, TimedArray)

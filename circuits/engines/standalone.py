@@ -27,6 +27,7 @@ from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, g
 
 from ..column import ColumnState
 from ..coupling import build_synapses, synapse_layout
+from ..dendrite import DendriteState
 from ..recording import Trace
 from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
@@ -70,6 +71,8 @@ class StandaloneEngine(Engine):
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
             refused.append("attention that changes during a run (a TimedArray gain)")
+        if any(c.held for c in graph.columns.values()):
+            refused.append("fixed predictions (hold: the error neurons' input is switched at run time)")
         if refused:
             self.refuse("; ".join(refused))
 
@@ -96,13 +99,17 @@ class StandaloneEngine(Engine):
         _current["engine"] = self
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
         groups, objects = {}, []
-        for column in graph.columns.values():
-            built = column.build_groups(clock, graph.timing, batch)
-            fields = column.state_variables()
-            arrays = {f: np.zeros(built[p].N) for f, (p, v) in fields.items()}
-            column.bind(built, ColumnState.from_arrays(batch, arrays, column.rectified))
+        parts = [(column, column.build_groups(clock, graph.timing, batch),
+                  lambda b, arrays, paired=column.rectified: ColumnState.from_arrays(b, arrays, paired))
+                 for column in graph.columns.values()]
+        parts += [(dendrite, dendrite.build_groups(clock, batch), lambda b, arrays: DendriteState(b, **arrays))
+                  for dendrite in graph.dendrites]
+        for part, built, make_state in parts:
+            fields = part.state_variables()
+            live = {f: np.zeros(built[p].N) for f, (p, v) in fields.items()}
+            part.bind(built, make_state(batch, live))
             for field, (population, variable) in fields.items():
-                self._parameters[(built[population].name, variable)] = arrays[field]
+                self._parameters[(built[population].name, variable)] = live[field]
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
@@ -115,7 +122,7 @@ class StandaloneEngine(Engine):
                 seed(graph.seed)
         else:
             couplings = [c for column in graph.columns.values() for c in column.couplings()]
-            couplings += [c for p in graph.projections for c in p.couplings()]
+            couplings += [c for p in graph.projections for c in p.couplings()]   # through their compartments
             paired = set().union(*(c.paired_groups for c in graph.columns.values()))
             for coupling in couplings:
                 # every pair of a weight matrix gets a synapse, so that new weights fit the program
@@ -171,7 +178,9 @@ class StandaloneEngine(Engine):
             self.refuse("learning during a run")
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
-        missing = [name for name, stimulus in plan.stimuli.items() if stimulus is None]
+        if any(c.held for c in graph.columns.values()):
+            self.refuse("fixed predictions (hold: the error neurons' input is switched at run time)")
+        missing = [column.name for column in graph.sensory_columns if plan.stimuli.get(column.name) is None]
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
@@ -191,6 +200,9 @@ class StandaloneEngine(Engine):
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
         run_args = {}
+        for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
+            if not column.sensory and plan.stimuli.get(column.name) is not None:
+                column.state.estimate[:] = plan.stimuli[column.name]
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"

@@ -14,14 +14,17 @@ a sweep, which never asks for them, never draws them.
 """
 from __future__ import annotations
 
-from . import (amortization, attention, bogacz_perception, bogacz_variance, generalized_tracking, learn_linear,
-               linear_gaussian, spiking_column, whitening)
+from . import (amortization, attention, backprop_equivalence, bogacz_perception, bogacz_variance, deep_teacher,
+               digits_classification, digits_vae, generalized_tracking, learn_linear, linear_gaussian, rao_ballard,
+               spiking_column, whitening)
 from .duration import check_duration, check_module_duration
 from .outcome import Outcome
 
 SIMULATIONS = {module.NAME: module for module in (linear_gaussian, bogacz_perception, bogacz_variance,
                                                   learn_linear, attention, whitening,
-                                                  generalized_tracking, amortization, spiking_column)}
+                                                  generalized_tracking, amortization, spiking_column,
+                                                  deep_teacher, digits_vae, rao_ballard, backprop_equivalence,
+                                                  digits_classification)}
 
 __all__ = ["SIMULATIONS", "Outcome", "check_duration", "check_module_duration", "get_simulation"]
 

@@ -37,7 +37,7 @@ STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
 #: Every simulation whose figures are in the gallery, in README order (deep-teacher, digits-vae
 #: and the paper simulations after them train for minutes).
 GALLERY = ("bogacz-perception", "linear-gaussian", "bogacz-variance", "learn-linear", "attention", "whitening",
-           "generalized-tracking", "amortization", "deep-teacher", "digits-vae", "rao-ballard",
+           "generalized-tracking", "amortization", "spiking-column", "deep-teacher", "digits-vae", "rao-ballard",
            "backprop-equivalence", "digits-classification")
 
 

@@ -2,8 +2,8 @@
 
 Every canned simulation's figures, drawn from short runs, and every sweep study figure
 (``sweep_figure``, e.g. figures/attention_sweep.png), drawn from small serial sweeps: each axis that shows tick labels
-has a label, with a unit in parentheses unless it counts something (items, trials, neurons,
-weights); every line, marker and patch colour comes from the colour-blind-safe palette or is
+has a label, with a unit in parentheses unless it counts something (items, trials, epochs,
+neurons, weights); every line, marker and patch colour comes from the colour-blind-safe palette or is
 a grey; multi-panel figures carry panel letters.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ SLOW = {"generalized-tracking", "amortization", "spiking-column", "deep-teacher"
 SWEEPS = {"attention": [({"gain": [0.5, 2.0], "noise": [0.5]}, 3, 2 * ms),
                         ({}, 1, 0.2 * ms)]}   # γ not swept, one seed: no spread to measure, no warning
 
-COUNTS = re.compile(r"item|trial|neurons|weights\b")   # pure numbers: no unit
+COUNTS = re.compile(r"item|trial|epoch|neurons|weights\b")   # pure numbers: no unit
 
 
 def _is_grey_or_palette(colour) -> bool:

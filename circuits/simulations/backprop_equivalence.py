@@ -112,9 +112,9 @@ def _figure(errors, layers, fixed: float) -> Figure:
     for k, label in enumerate(layers):
         ax.loglog(variances, values[:, k], "o-", ms=4, color=style.PALETTE[k % len(style.PALETTE)], label=label)
     style.tolerance_line(ax, 0.02, "0.02")
-    style.label(ax, x=("output-layer variance Σ_out (hidden variances 1)", "a.u."),
+    style.label(ax, x=("output-layer variance Σ_out", "a.u."),
                 y=("relative error of the PC weight update\n‖Σ_out ΔW + ∂L/∂W‖ / ‖∂L/∂W‖", "1"),
-                title="Predictive coding → backprop as Σ_out grows")
+                title="Predictive coding → backprop as Σ_out grows (hidden-layer variances 1)")
     ax.legend(title="weights", loc="lower left")
     ax.text(0.98, 0.97, f"fixed predictions: {fixed:.1e}\n(all layers, Σ_out = 1)", transform=ax.transAxes,
             ha="right", va="top", fontsize=7)

@@ -162,22 +162,30 @@ def _figure(history) -> Figure:
     teacher_energy = history[-1][1]["teacher"]
     colors = dict(zip(("backprop", "feedback-alignment", "target-prop", "one-layer"), style.PALETTE))
     for key, color in colors.items():
-        curves.plot(updates, [e[key] for _, e in history], "o-", ms=3, color=color, label=key)
+        curves.plot(updates, [e[key] for _, e in history], "o-", ms=3, color=color, label=key.replace("-", " "))
     curves.axhline(teacher_energy, color=style.COLORS["reference"], lw=1, label="teacher")
-    curves.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85", label="within 5 %")
+    curves.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85",
+                   label="within 5 % of teacher")
     curves.set_ylim(teacher_energy - 1, teacher_energy + 12)
     style.label(curves, x="updates (batches of 100 items)", y=("held-out free energy", "nats / sample"),
                 title="Learning a 2-layer teacher within the neuron")
     curves.legend(loc="upper right")
     final = history[-1][1]
     keys = ["teacher", *colors]
-    bars.bar(range(len(keys)), [final[k] for k in keys], color=[style.COLORS["reference"], *colors.values()])
-    bars.axhspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85")
-    bars.set_xticks(range(len(keys)), ["teacher", "backprop", "feedback\nalignment", "target\nprop", "one\nlayer"])
-    style.label(bars, x=("learning rule", "student"), y=("held-out F after training", "nats / sample"),
+    rows = np.arange(len(keys))
+    bars.barh(rows, [final[k] for k in keys], height=0.7, color=[style.COLORS["reference"], *colors.values()],
+              zorder=2)
+    bars.axvspan(teacher_energy, teacher_energy + 0.05 * abs(teacher_energy), color="0.85", zorder=1)
+    bars.axvline(0, color="0.3", lw=0.8, zorder=3)
+    bars.set_yticks(rows, ["teacher", "backprop", "feedback alignment", "target prop", "one layer"])
+    bars.tick_params(axis="y", length=0)
+    bars.invert_yaxis()
+    bars.spines["left"].set_visible(False)
+    for row, key in zip(rows, keys):   # inside each bar, at its base: clear of the band at the bars' ends
+        bars.annotate(f"{final[key]:.2f}".replace("-", "−"), (0, row), xytext=(-3 if final[key] < 0 else 3, 0),
+                      textcoords="offset points", ha="right" if final[key] < 0 else "left", va="center",
+                      fontsize=7, color="white", zorder=4)
+    style.label(bars, x=("held-out F after training", "nats / sample"), y=("network", "learning rule"),
                 title=f"After {updates[-1]} updates")
-    for k, key in enumerate(keys):
-        bars.annotate(f"{final[key]:.2f}", (k, final[key]), ha="center", va="bottom" if final[key] > 0 else "top",
-                      fontsize=7)
     style.panel_letters(figure)
     return figure

@@ -135,8 +135,9 @@ def _figure(pc_curve, bp_curve, summary) -> Figure:
     style.tolerance_line(ax, 95, "95 %")
     low = min(min(pc_curve), min(bp_curve)) * 100
     ax.set_ylim(max(0.0, low - 3), 100)
-    style.label(ax, x="epoch (1440 training images: items)", y=("test accuracy", "%"),
+    style.label(ax, x="training epoch", y=("test accuracy", "%"),
                 title=f"8×8 digits, 64–64–10: {100 * summary['test_accuracy']:.1f} % (PC) vs "
                       f"{100 * summary['backprop_test_accuracy']:.1f} % (BP)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", title=f"epoch: {TRAIN} training images in batches of {BATCH}",
+              title_fontsize=7.5)
     return figure

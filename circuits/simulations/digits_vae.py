@@ -138,8 +138,8 @@ def train_reference(train: np.ndarray, seed: int, epochs: int):
 
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    """``duration``: simulated training time of the circuit (epochs of 23 items of 15 ms); the
-    reference VAE is trained for as many epochs."""
+    """``duration``: simulated training time of the circuit (epochs of ``ITEMS_PER_EPOCH`` = 23
+    items of 20 ms, each a batch of 60 images); the reference VAE is trained for as many epochs."""
     epochs = check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     reference_epochs = epochs
     train, test, _, test_labels = digits(TEST, seed=0)
@@ -177,28 +177,19 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
 @style.styled
 def _figure(images, circuit_reconstructions, reference_reconstructions, circuit_samples, reference_samples,
             history, reference) -> Figure:
-    figure = Figure(figsize=(style.WIDTH["double"], 3.6), layout="constrained")
-    left, right = figure.subfigures(1, 2, width_ratios=[2.2, 1])
+    figure, (pictures, curve) = style.figure(1, 2, height=2.7, width_ratios=[2.1, 1])
     rows = (("test images", images), ("circuit: g(μ*)", circuit_reconstructions),
-            ("reference VAE", reference_reconstructions),
-            ("circuit: g(z), z ~ p(z)", circuit_samples), ("reference: g(z)", reference_samples))
-    grid = left.subplots(5, 10)
-    for row, (label, pictures) in enumerate(rows):
-        for column in range(10):
-            _show(grid[row, column], pictures[column])
-        grid[row, 0].set_ylabel(label, fontsize=6, rotation=0, ha="right", va="center")
-    left.suptitle("Reconstructions of test digits and samples from the prior", fontsize=9)
-    axis = right.subplots()
-    axis.plot([e for e, _ in history], [v for _, v in history], "o-", color=style.COLORS["circuit"],
-              label="circuit (local rules)")
-    axis.axhline(reference, color=style.COLORS["reference"], label="reference VAE (exact gradients)")
-    axis.axhspan(reference - 0.05 * abs(reference), reference, color="0.9", label="within 5 %")
-    style.label(axis, x="epoch (23 items)", y=("test ELBO", "nats / image"), title="Test-set ELBO")
-    axis.legend()
-    style.panel_letters(figure, [grid[0, 0], axis])
+            ("reference VAE: g(μ_q)", reference_reconstructions),
+            ("circuit: g(z), z ~ p(z)", circuit_samples), ("reference: g(z), z ~ p(z)", reference_samples))
+    tiled = style.mosaic([np.clip(row[k], 0, 1) for _, row in rows for k in range(10)], 10, (8, 8))
+    style.image(pictures, tiled, row_labels=[label for label, _ in rows], cmap="gray_r", vmin=0, vmax=1)
+    pictures.set_title("Reconstructions of test digits and samples from the prior")
+    curve.plot([e for e, _ in history], [v for _, v in history], "o-", color=style.COLORS["circuit"],
+               label="circuit (local rules)")
+    curve.axhline(reference, color=style.COLORS["reference"], label="reference VAE")
+    curve.axhspan(reference - 0.05 * abs(reference), reference, color="0.9", label="within 5 %")
+    style.label(curve, x="training epoch", y=("test ELBO", "nats / image"),
+                title=f"Test-set ELBO (batches of {BATCH})")
+    curve.legend(loc="lower right")
+    style.panel_letters(figure)
     return figure
-
-
-def _show(axis, picture):
-    axis.imshow(np.clip(np.reshape(picture, (8, 8)), 0, 1), cmap="gray_r", vmin=0, vmax=1)
-    axis.set(xticks=[], yticks=[])

@@ -203,17 +203,9 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     return Outcome(summary, table, figures)
 
 
-def _tile(fields: np.ndarray, rows: int, shape) -> np.ndarray:
-    """Fields (n, h·w) as one image of ``rows`` rows, each field scaled to its own max |value|."""
-    count = len(fields)
-    columns = -(-count // rows)
-    height, width = shape
-    mosaic = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
-    for k, field in enumerate(fields):
-        r, c = divmod(k, columns)
-        mosaic[r * (height + 1):r * (height + 1) + height, c * (width + 1):c * (width + 1) + width] = \
-            field.reshape(shape) / np.abs(field).max()
-    return mosaic
+def _normalised(fields: np.ndarray) -> np.ndarray:
+    """Fields (n, h·w), each scaled to its own max |value| (the colour scale of the figure)."""
+    return fields / np.abs(fields).max(axis=1, keepdims=True)
 
 
 def level2_fields(level1, level2) -> np.ndarray:
@@ -228,17 +220,15 @@ def level2_fields(level1, level2) -> np.ndarray:
 @style.styled
 def _fields_figure(level1, level2) -> Figure:
     figure, (left, right) = style.figure(1, 2, height=3.0, width_ratios=[1, 1.6])
-    colours = dict(cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-    shown = left.imshow(_tile(level1[1].T, 4, (PATCH, PATCH)), **colours)
+    colours = dict(cmap="gray", vmin=-1, vmax=1)
+    shown = style.image(left, style.mosaic(_normalised(level1[1].T), 8, (PATCH, PATCH)), **colours)
     strongest = np.argsort(-np.linalg.norm(level2_fields(level1, level2), axis=1))[:24]
-    right.imshow(_tile(level2_fields(level1, level2)[strongest], 4, (PATCH, WIDTH)), **colours)
+    style.image(right, style.mosaic(_normalised(level2_fields(level1, level2)[strongest]), 6, (PATCH, WIDTH)),
+                **colours)
     style.label(left, title="level-1 fields (middle module, 32 units)")
     style.label(right, title="level-2 fields on the 16 × 26 strip (24 strongest of 128)")
-    for ax in (left, right):
-        ax.set_xticks([])
-        ax.set_yticks([])
     bar = figure.colorbar(shown, ax=[left, right], shrink=0.7, ticks=[-1, 0, 1])
-    bar.set_label("weight / max |weight| of each field (1)")
+    bar.set_label("weight / max |weight| of its field (1)")
     style.panel_letters(figure, [left, right])
     return figure
 

@@ -27,13 +27,14 @@ from __future__ import annotations
 import functools
 
 import matplotlib as mpl
+import numpy as np
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["COLORS", "DIVERGING", "DPI", "GREY", "PALETTE", "RC", "WIDTH", "axis_label", "figure", "label",
-           "headroom", "legend_entry", "panel_letters", "save", "styled", "tolerance_line"]
+           "headroom", "image", "legend_entry", "mosaic", "panel_letters", "save", "styled", "tolerance_line"]
 
 #: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision
 #: deficiency; in the order of the colour cycle.
@@ -88,6 +89,35 @@ def figure(rows: int = 1, columns: int = 1, width: str | float = "double", heigh
     inches = WIDTH[width] if isinstance(width, str) else float(width)
     new = Figure(figsize=(inches, 2.4 * rows if height is None else height), layout="constrained")
     return new, new.subplots(rows, columns, **subplots)
+
+
+def mosaic(pictures, columns: int, shape: tuple[int, int], gap: int = 1) -> np.ndarray:
+    """Pictures (n, h·w or h × w) as one (rows·(h + gap) − gap) × (columns·(w + gap) − gap) image,
+    row by row, ``columns`` to a row, separated by ``gap`` pixels of NaN (drawn as the background)."""
+    pictures = np.asarray(pictures, dtype=float)
+    height, width = shape
+    rows = -(-len(pictures) // columns)
+    tiled = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for k, picture in enumerate(pictures):
+        row, column = divmod(k, columns)
+        tiled[row * (height + gap):row * (height + gap) + height,
+              column * (width + gap):column * (width + gap) + width] = np.reshape(picture, shape)
+    return tiled
+
+
+def image(ax, picture: np.ndarray, row_labels=(), gap: int = 1, **imshow):
+    """Show ``picture`` (e.g. a :func:`mosaic`) as an image: square pixels, no spines, no ticks;
+    ``row_labels`` name the rows of a mosaic whose rows are ``gap`` pixels apart, on the left.
+    Returns the ``AxesImage`` (for a colour bar)."""
+    shown = ax.imshow(picture, **{"interpolation": "nearest", **imshow})
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.spines[:].set_visible(False)
+    pitch = (picture.shape[0] + gap) / max(len(row_labels), 1)   # a row of pictures and the gap below it
+    for row, text in enumerate(row_labels):   # text, not tick labels: the rows have no numeric axis
+        ax.annotate(text, (0, (row + 0.5) * pitch - 0.5 - gap / 2), xycoords=("axes fraction", "data"),
+                    xytext=(-4, 0), textcoords="offset points", ha="right", va="center", fontsize=7)
+    return shown
 
 
 def axis_label(quantity: str, unit: str | None = None) -> str:

@@ -1,53 +1,70 @@
 """The C++ standalone engine: compile the circuit once, run the binary many times.
 
 ``Circuit(device="cpp_standalone")`` generates one C++ program for the circuit and compiles it
-at the first :meth:`~circuits.Circuit.run` (a few seconds). Later runs of the same duration
-reuse that binary: the stimulus, the state to continue from, the weights
-(:meth:`~circuits.Circuit.set_weights`) and constant attention gains are passed to it as
-Brian2 ``run_args``, never recompiled.
+at the first :meth:`~circuits.Circuit.run` (tens of seconds). Later runs reuse that binary —
+for any duration (the step count is a ``run_arg``, read by a :class:`~.compiled.StopAfter`
+object that ends the compiled run) — with the stimulus, the state to continue from, the
+weights (:meth:`~circuits.Circuit.set_weights`) and constant attention gains passed as Brian2
+``run_args``, never recompiled. The program is kept in the compilation cache
+(:func:`circuits.compilation.cache_directory`/``standalone/<key>``, the key a hash of the
+circuit's structure, :func:`~.compiled.program.structure_key`), so a later process that builds
+the same structure finds it compiled and only regenerates identical sources (make rebuilds
+nothing).
 
-Standalone programs cannot call back into Python, so Brian2 skips ``network_operation``s there
-— silently. Nothing here is one: every coupling is a Brian2 ``Synapses`` object with a
-``(summed)`` variable (built by the same :func:`~circuits.coupling.build_synapses` as the
-runtime engine's synapses backend), the recording is Brian2 ``StateMonitor``s, and divergence
-is checked on the results when the program ends. What needs Python during a run is refused
-with an error naming it: learning, encoders, sequences (``run_sequence``), attention that
-changes during a run. Brian2 keeps one standalone project per process: building a second
-standalone circuit ends the first one's runs.
+Couplings are generated array code (:mod:`circuits.engines.compiled`): every dense coupling is
+one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch), every
+one-to-one link inside a column a plain loop; only sparse couplings (the ``"synapses"``
+backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
+programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
+silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
+checked on the results when the program ends. What needs Python during a run is refused with
+an error naming it: learning, encoders, sequences (``run_sequence``), attention that changes
+during a run. A time-varying stimulus fits the program it was compiled with when it has at
+most as many steps as the first one rounded up to a power of two. Brian2 keeps one standalone
+project per process: building a second standalone circuit ends the first one's runs.
 """
 from __future__ import annotations
 
-import tempfile
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
-from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, get_device, set_device
+from brian2 import Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, set_device
 
 from ..column import ColumnState
-from ..coupling import build_synapses, synapse_indices
+from ..compilation import cache_directory
 from ..recording import Trace
 from .base import Engine, RunPlan
+from .compiled import StopAfter
+from .compiled.program import build_couplings, structure_key
 
 __all__ = ["StandaloneEngine"]
 
 _current = {"engine": None}
 
+#: The duration a program is compiled for, in steps: longer than any run (StopAfter ends each).
+_LONGEST = 2 ** 40
+
 
 class StandaloneEngine(Engine):
-    """Brian2's ``cpp_standalone`` device; the program is written to ``directory`` (default: a
-    new temporary directory)."""
+    """Brian2's ``cpp_standalone`` device; the program is written to ``directory`` (default: the
+    compilation cache, one directory per circuit structure)."""
 
     device = "cpp_standalone"
 
     def __init__(self, graph, batch, divergence_threshold, directory=None):
         super().__init__(graph, batch, divergence_threshold)
-        self.directory = directory or tempfile.mkdtemp(prefix="pcsim-standalone-")
+        self.directory = directory  # None: chosen by the structure when compiling
         self._device = None
-        self._steps = None          # compiled duration, in steps
+        self._compiled = False
+        self._capacity = {}         # sensory column -> rows of its compiled time-varying stimulus
         self._every = None          # compiled recording interval (0: none)
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
         self._monitors = {}
-        self._synapses = []         # (Synapses, coupling, (post, pre) of its synapses)
+        self._couplings = None      # CompiledCouplings
+        self._control = None        # the group whose "steps" ends each run
         self._parameters = {}       # (group name, variable) -> the state array passed as run_args
         self._time = 0.0
 
@@ -78,16 +95,18 @@ class StandaloneEngine(Engine):
                            "run(duration, stimulus); run it before reading its groups or state")
 
     def _build(self) -> list:
-        """Create the groups and synapses under the standalone device (no run yet)."""
+        """Create the groups and couplings under the standalone device (no run yet). Nothing
+        is given a value here: every run passes the state and the matrices as run_args, so the
+        generated code depends on the structure alone."""
         graph, batch = self.graph, self.batch
         self._check()
         previous = _current["engine"]
         if previous is not None and previous is not self:
             previous._device = None      # its project is about to be replaced
-        set_device("cpp_standalone", directory=self.directory, build_on_run=False)
+        set_device("cpp_standalone", build_on_run=False)
         self._device = get_device()
         self._device.reinit()
-        self._device.activate(directory=self.directory, build_on_run=False)
+        self._device.activate(build_on_run=False)
         _current["engine"] = self
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
         groups, objects = {}, []
@@ -101,16 +120,16 @@ class StandaloneEngine(Engine):
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
-        for (name, variable), values in self._parameters.items():   # the program's own initial values
-            setattr(groups[name], variable, values)
         couplings = [c for column in graph.columns.values() for c in column.couplings()]
-        couplings += [c for p in graph.projections for c in p.couplings()]
-        for coupling in couplings:
-            # every pair of a weight matrix gets a synapse, so that new weights fit the program
-            synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True)
-            indices = None if coupling.matrix is None else synapse_indices(coupling.matrix, all_pairs=True)
-            self._synapses.append((synapses, coupling, indices))
-            objects.append(synapses)
+        sparse = {c.name for c in couplings} if graph.backend != "dense" else set()
+        for projection in graph.projections:
+            couplings += projection.couplings()
+            if projection.backend != "dense":
+                sparse |= {c.name for c in projection.couplings()}
+        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse)
+        self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
+        objects += [*self._couplings.objects, self._control, StopAfter(self._control, clock)]
+        self._structure = (groups, couplings, sparse)
         graph.freeze()
         self.built = True
         return objects
@@ -118,13 +137,17 @@ class StandaloneEngine(Engine):
     def _compile(self, plan: RunPlan):
         try:
             objects = self._build()
-            namespace = {}
+            namespace, settings = {}, {}
+            dt = self.graph.timing.dt
             for column in self.graph.sensory_columns:
                 stimulus = plan.stimuli[column.name]
                 kind = "array" if isinstance(stimulus, TimedArray) else "constant"
                 values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
-                timed = TimedArray(values, dt=self.graph.timing.dt, name=f"stimulus_{column.name}")
+                rows = 1 << (len(values) - 1).bit_length() if kind == "array" else 1   # room for longer runs
+                timed = TimedArray(np.zeros((rows, values.shape[1])), dt=dt, name=f"stimulus_{column.name}")
                 self._kinds[column.name], self._stimuli[column.name] = kind, timed
+                self._capacity[column.name] = rows
+                settings[f"stimulus_{column.name}"] = (kind, timed.values.shape)
                 namespace[f"stimulus_{column.name}"] = timed
                 objects.append(column.estimate.run_regularly(f"mu = stimulus_{column.name}(t, i)", when="start",
                                                              order=-1, name=f"{column.name}_clamp"))
@@ -132,14 +155,19 @@ class StandaloneEngine(Engine):
                 for column in self.graph.columns.values():
                     for population, variable in (("estimate", "mu"), ("error", "eps")):
                         group = getattr(column, population)
-                        monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * self.graph.timing.dt,
+                        monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * dt,
                                                name=f"{group.name}_monitor")
                         self._monitors[(column.name, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
-            self._network.run(plan.steps * self.graph.timing.dt, namespace=namespace)
+            self._network.run(_LONGEST * dt, namespace=namespace)   # StopAfter ends it
+            timing = self.graph.timing
+            key = structure_key(*self._structure, dt=float(dt), tau_estimate=float(timing.tau_estimate),
+                                tau_error=float(timing.tau_error), copies=self.batch.copies,
+                                record_every=plan.record_every, **settings)
+            self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-            self._steps, self._every = plan.steps, plan.record_every
+            self._every, self._compiled = plan.record_every, True
         finally:
             set_device("runtime")   # other circuits in this process keep Brian2's runtime device
 
@@ -158,22 +186,20 @@ class StandaloneEngine(Engine):
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
-        if self._steps is None:
+        if not self._compiled:
             self._compile(plan)
         elif self._device is None:
             raise RuntimeError("this standalone circuit's program was replaced by another standalone "
                                "circuit built in the same process (Brian2 keeps one); rebuild it")
-        elif plan.steps != self._steps or plan.record_every != self._every:
-            raise ValueError(f"a standalone circuit runs the duration and recording it was compiled for "
-                             f"({self._steps * graph.timing.dt}, record every {self._every} steps); got "
-                             f"{plan.steps * graph.timing.dt}, every {plan.record_every}. Build a new Circuit "
-                             f"for another")
+        elif plan.record_every != self._every:
+            raise ValueError(f"a standalone circuit records as it was compiled to (every {self._every} steps, "
+                             f"0: not at all); got every {plan.record_every}. Build a new Circuit for another")
         added = [o.name for o in self._network.objects if isinstance(o, NetworkOperation)]
         if added:
             raise ValueError(f"network operations {added} were added to a standalone circuit's network; "
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
-        run_args = {}
+        run_args = {self._control.steps: plan.steps}
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"
@@ -181,31 +207,51 @@ class StandaloneEngine(Engine):
                 raise ValueError(f"stimulus for {column.name!r}: this standalone circuit was compiled for a "
                                  f"{self._kinds[column.name]} stimulus; pass a {self._kinds[column.name]} one")
             values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
-            if values.shape != np.shape(self._stimuli[column.name].values):
-                raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} differs from the "
-                                 f"compiled {np.shape(self._stimuli[column.name].values)}")
-            run_args[self._stimuli[column.name]] = values
+            rows, width = np.shape(self._stimuli[column.name].values)
+            if values.shape[1:] != (width,) or len(values) > rows:
+                raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} does not fit the compiled "
+                                 f"program ({rows} steps of {width} values at most); build a new Circuit, "
+                                 f"running the longest stimulus first")
+            run_args[self._stimuli[column.name]] = np.concatenate([values, np.repeat(values[-1:], rows - len(values), 0)])
         for column in graph.columns.values():
             column.apply_attention()
         for (name, variable), values in self._parameters.items():   # continue from the current state
             run_args[getattr(self._groups[name], variable)] = values
-        for synapses, coupling, indices in self._synapses:
-            if indices is not None:   # the current matrix (weights, Σ, flows) of every coupling
-                run_args[synapses.w] = np.tile(coupling.matrix[indices], self.batch.copies)
-        self._device.run(self.directory, with_output=False, run_args=run_args)
+        run_args.update(self._couplings.run_args())   # the current matrices (weights, Σ, flows)
+        results = f"results-{os.getpid()}"           # processes sharing the cached program
+        self._device.run(self.directory, results_directory=results, with_output=False, run_args=run_args)
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
-        start = self._time
+        trace = None
+        if plan.record_every:
+            t = self._recorded(next(iter(graph.columns)), "mu", "t")[:, 0] + self._time
+            trace = Trace(t, {name: self._recorded(name, "mu") for name in graph.columns},
+                          {name: self._recorded(name, "eps") for name in graph.columns})
+        _remove_run_files(Path(self.directory), results, self._device.run_args_arrays)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
-        if not plan.record_every:
-            return None, None
-        t = np.asarray(self._monitors[(next(iter(graph.columns)), "mu")].t_) + start
-        return Trace(t, {name: self._monitors[(name, "mu")].mu.T.copy() for name in graph.columns},
-                     {name: self._monitors[(name, "eps")].eps.T.copy() for name in graph.columns}), None
+        return trace, None
+
+    def _recorded(self, column: str, variable: str, field: str | None = None) -> np.ndarray:
+        """(steps recorded, neurons) of a monitor's ``field`` (default: the variable itself),
+        read from the run's results (Brian2's own reader assumes every run records as many
+        steps as the first)."""
+        monitor = self._monitors[(column, variable)]
+        recorded = monitor.variables[field or variable]
+        path = Path(self._device.results_dir) / self._device.get_array_filename(recorded)
+        return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if field else len(monitor.record))
 
     def reset(self):
         if self.built:
             for column in self.graph.columns.values():
                 column.initial_state()
         self._time = 0.0
+
+
+def _remove_run_files(directory: Path, results: str, arguments: list[str]):
+    """Delete a finished run's results and its run_args files (all read by then), so that the
+    cached program's directory does not grow with every run."""
+    shutil.rmtree(directory / results, ignore_errors=True)
+    for name in arguments:
+        for path in (directory / "static_arrays" / name, directory / "static_arrays" / f"{name}.lock"):
+            path.unlink(missing_ok=True)

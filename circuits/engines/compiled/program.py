@@ -1,0 +1,98 @@
+"""What a compiled circuit program is made of: its couplings and its cache key.
+
+:func:`build_couplings` turns a circuit's couplings into Brian2 objects for a standalone
+device — dense ones into :class:`~.objects.DenseProduct` (one BLAS product per step),
+one-to-one links into :class:`~.objects.OneToOne`, sparse ones (a ``"synapses"`` backend) into
+``Synapses`` connected where M is non-zero — and returns them with the ``run_args`` that pass
+every matrix's current values to the program at each run.
+
+:func:`structure_key` names a compiled program by everything that changes its code, so that
+a program compiled once is found again by a later process (the cache directory of
+:mod:`circuits.compilation`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import brian2
+import numpy as np
+
+from ...coupling import build_synapses, synapse_indices
+from .blas import find_blas
+from .objects import TEMPLATES, DenseProduct, OneToOne, matrix_group, rate_group
+
+__all__ = ["CompiledCouplings", "build_couplings", "structure_key"]
+
+
+@dataclass
+class CompiledCouplings:
+    """The Brian2 objects of a circuit's couplings in a compiled program, and what each run
+    passes them (see :meth:`run_args`)."""
+
+    objects: list = field(default_factory=list)
+    matrices: list = field(default_factory=list)   # (parameter group, coupling): M row-major in w
+    sparse: list = field(default_factory=list)     # (Synapses, coupling, (post, pre) of one copy)
+    copies: int = 1
+
+    def run_args(self) -> dict:
+        """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
+        sparse coupling's matrix has non-zero weights where the program has no synapse."""
+        args = {group.w: np.ascontiguousarray(coupling.matrix).ravel() for group, coupling in self.matrices}
+        for synapses, coupling, (post, pre) in self.sparse:
+            outside = coupling.matrix.copy()
+            outside[post, pre] = 0.0
+            if np.any(outside):
+                raise ValueError(f"coupling {coupling.name!r} (backend 'synapses') has non-zero weights where "
+                                 f"the compiled program has no synapse (its connectivity was fixed by the "
+                                 f"first run); use backend='dense' for weights whose zeros move")
+            args[synapses.w] = np.tile(coupling.matrix[post, pre], self.copies)
+        return args
+
+
+def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str]) -> CompiledCouplings:
+    """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
+    couplings that stay ``Synapses`` (connected where their matrix is non-zero now)."""
+    built = CompiledCouplings(copies=copies)
+    for coupling in couplings:
+        source, target = groups[coupling.source], groups[coupling.target]
+        if coupling.matrix is not None and coupling.name in sparse:
+            synapses = build_synapses(coupling, groups, clock, copies)
+            built.sparse.append((synapses, coupling, synapse_indices(coupling.matrix)))
+            built.objects.append(synapses)
+        elif coupling.matrix is None:
+            if coupling.activation is not None and not coupling.activation.is_identity:
+                raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")
+            built.objects.append(OneToOne(coupling, source, target, clock))
+        else:
+            matrix, buffer = matrix_group(coupling, clock), rate_group(coupling, source.N, clock)
+            built.matrices.append((matrix, coupling))
+            built.objects += [matrix, DenseProduct(coupling, source, target, matrix, buffer, copies, clock)]
+            if buffer is not None:
+                built.objects.append(buffer)
+    return built
+
+
+def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
+    """A name for the program of this structure: a hash of every group's size and equations,
+    every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
+    constants, batch, recording, stimulus kinds…), the Brian2 version, the BLAS library and
+    this package's templates."""
+    digest = hashlib.sha256()
+
+    def add(*parts):
+        digest.update(repr(parts).encode())
+
+    add(brian2.__version__, find_blas().path, sorted(settings.items()))
+    for template in sorted(TEMPLATES.glob("*")):
+        add(template.name, template.read_text())
+    for name in sorted(groups):
+        add(name, groups[name].N, str(groups[name].equations))
+    for coupling in couplings:
+        shape = None if coupling.matrix is None else coupling.matrix.shape
+        rate = None if coupling.activation is None else coupling.activation.rate_expression
+        add(coupling.name, coupling.source, coupling.source_variable, coupling.target, coupling.target_variable,
+            shape, rate, coupling.name in sparse)
+        if coupling.name in sparse and coupling.matrix is not None:
+            add(np.flatnonzero(coupling.matrix).tobytes())
+    return digest.hexdigest()[:20]

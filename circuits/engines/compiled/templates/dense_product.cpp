@@ -1,0 +1,40 @@
+{# A dense coupling, target = M f(source), as one BLAS product per step:
+   dgemv for one copy, dgemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows).
+   The owner is the source group; with a non-identity f the vector code writes f(source)
+   into the _rate buffer first. Template keywords: rows, columns, copies, has_rate. #}
+{# USES_VARIABLES { N } #}
+{% extends 'common_group.cpp' %}
+
+{% block extra_headers %}
+#include "pc_blas.h"
+{% endblock %}
+
+{% block maincode %}
+#ifdef PC_BLAS_SET_THREADS
+    static bool _pinned = false;   // one BLAS thread per process
+    if (!_pinned) { PC_BLAS_SET_THREADS(1); _pinned = true; }
+#endif
+    {% if has_rate %}
+    // f(source) into the buffer
+    const size_t _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+    const int _N = {{constant_or_scalar('N', variables['N'])}};
+    for(int _idx=0; _idx<_N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+    {% set _input = get_array_name(variables['_rate']) %}
+    {% else %}
+    {% set _input = get_array_name(variables['_source']) %}
+    {% endif %}
+    {% set _matrix = get_array_name(variables['_matrix']) %}
+    {% set _output = get_array_name(variables['_target']) %}
+    {% if copies == 1 %}
+    PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},
+             {{_input}}, 1, 0.0, {{_output}}, 1);
+    {% else %}
+    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+             {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
+    {% endif %}
+{% endblock %}

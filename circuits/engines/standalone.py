@@ -19,8 +19,9 @@ programs cannot call back into Python, so Brian2 skips ``network_operation``s th
 silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
 checked on the results when the program ends. What needs Python during a run is refused with
 an error naming it: learning, encoders, sequences (``run_sequence``), attention that changes
-during a run. A time-varying stimulus fits the program it was compiled with when it has at
-most as many steps as the first one rounded up to a power of two. Brian2 keeps one standalone
+during a run. A program compiled for a time-varying stimulus takes stimuli of at most as many
+steps as the first one rounded up to a power of two, and constant ones (a program compiled
+for a constant stimulus takes constant ones only). Brian2 keeps one standalone
 project per process: building a second standalone circuit ends the first one's runs.
 """
 from __future__ import annotations
@@ -155,8 +156,12 @@ class StandaloneEngine(Engine):
                 for column in self.graph.columns.values():
                     for population, variable in (("estimate", "mu"), ("error", "eps")):
                         group = getattr(column, population)
-                        monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * dt,
-                                               name=f"{group.name}_monitor")
+                        # every step: on the circuit's clock, so that the program has one clock and its
+                        # main.cpp does not depend on the order of a set of clocks (a new process then
+                        # regenerates it identically; with a clock per monitor only main.o recompiles)
+                        timing = ({"clock": self._clock} if plan.record_every == 1
+                                  else {"dt": plan.record_every * dt})
+                        monitor = StateMonitor(group, variable, record=True, name=f"{group.name}_monitor", **timing)
                         self._monitors[(column.name, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
@@ -203,9 +208,9 @@ class StandaloneEngine(Engine):
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"
-            if kind != self._kinds[column.name]:
+            if kind == "array" and self._kinds[column.name] == "constant":
                 raise ValueError(f"stimulus for {column.name!r}: this standalone circuit was compiled for a "
-                                 f"{self._kinds[column.name]} stimulus; pass a {self._kinds[column.name]} one")
+                                 f"constant stimulus; build a new Circuit whose first run has a time-varying one")
             values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
             rows, width = np.shape(self._stimuli[column.name].values)
             if values.shape[1:] != (width,) or len(values) > rows:

@@ -143,3 +143,52 @@ def test_sparse_couplings_stay_synapses(tmp_path):
     compiled.set_weights("z2", "z1", np.ones((4, 2)))
     with pytest.raises(ValueError, match="generative_z2_to_z1"):
         compiled.run(5 * ms, stimulus=x)
+
+
+def learning_circuit(**options):
+    """x (5) ← z1 (3, tanh, tied B = Wᵀ) ← z2 (2, Kolen–Pollack B), both W plastic with decay."""
+    rng = np.random.default_rng(3)
+    circuit = Circuit(batch_size=2, **options)
+    circuit.sensory("x", 5)
+    circuit.column("z1", 3)
+    circuit.column("z2", 2)
+    circuit.connect("z1", "x", rng.normal(size=(5, 3)) / 2, activation="tanh", plastic=True, learning_rate=0.05,
+                    weight_decay=0.1)
+    circuit.connect("z2", "z1", rng.normal(size=(3, 2)) / 2, plastic=True, learning_rate=0.02, weight_decay=0.05,
+                    feedback="kolen-pollack", feedback_weights=rng.normal(size=(2, 3)) / 2)
+    return circuit
+
+
+def learning_calls(circuit):
+    x = np.random.default_rng(4).normal(size=(2, 5))
+    records = [circuit.run(20 * ms, stimulus=x), circuit.run(10 * ms, stimulus=-x, learn="trial"),
+               circuit.run(10 * ms, stimulus=x, learn=False)]
+    return records, [circuit.weights("z1", "x"), circuit.weights("z2", "z1"),
+                     circuit.graph.projection("z2", "z1").feedback_weights]
+
+
+def test_continuous_learning_equals_runtime(tmp_path):
+    """Continuous Hebbian learning of W (tanh, tied feedback) and of W and B (Kolen–Pollack),
+    with weight decay, over a batch of 2, then item-end ("trial") learning after a run, then a
+    frozen run: every recorded step and the learned W and B equal the runtime engine's to
+    1e-12."""
+    compiled = learning_circuit(device="cpp_standalone", standalone_directory=str(tmp_path))
+    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(learning_circuit())
+    assert not np.allclose(expected[0], learning_circuit().weights("z1", "x"))   # something was learned
+    for mine, reference in zip(ours, theirs):
+        for name in reference.estimate:
+            np.testing.assert_allclose(mine.estimate[name], reference.estimate[name], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(mine.error[name], reference.error[name], rtol=0, atol=1e-12)
+    for mine, reference in zip(learned, expected):
+        np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-12)
+
+
+def test_what_cannot_learn_compiled_is_refused():
+    """Continuous learning of a covariance through interneurons and run_sequence are refused
+    with errors naming them (trial learning of Σ runs: it is applied after the run)."""
+    circuit = Circuit(device="cpp_standalone")
+    circuit.sensory("x", 2, learn_covariance=True, covariance_learning_rate=0.01)
+    with pytest.raises(ValueError, match="learned covariances or lateral-inhibition flows \\(column 'x'\\)"):
+        circuit.run(5 * ms, stimulus=[1.0, 0.0])
+    with pytest.raises(ValueError, match="run_sequence"):
+        circuit.run_sequence(np.zeros((2, 2)), 5 * ms)

@@ -87,8 +87,8 @@ def test_standalone_refuses_what_needs_python():
     plastic = Circuit(device="cpp_standalone")
     plastic.sensory("x", 2)
     plastic.column("z", 1)
-    plastic.connect("z", "x", [[1.0], [1.0]], plastic=True)
-    with pytest.raises(ValueError, match="learning"):
+    plastic.connect("z", "x", [[1.0], [1.0]], plastic=True, learn_bias=True)
+    with pytest.raises(ValueError, match="learned biases"):
         plastic.run(5 * ms, stimulus=[1.0, 0.0])
     sequence = Circuit(device="cpp_standalone")
     sequence.sensory("x", 2)

@@ -40,7 +40,7 @@ from ..compilation import cache_directory
 from ..recording import Trace
 from .base import Engine, RunPlan
 from .compiled import CompiledDevice, StopAfter
-from .compiled.program import build_couplings, structure_key
+from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
 
 __all__ = ["StandaloneEngine"]
 
@@ -79,14 +79,28 @@ class StandaloneEngine(Engine):
     def _check(self):
         graph = self.graph
         refused = []
-        if graph.learns:
-            refused.append("learning (plastic projections, learned biases, covariances or flows, encoders)")
         if graph.encoders:
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
             refused.append("attention that changes during a run (a TimedArray gain)")
         if refused:
             self.refuse("; ".join(refused))
+
+    def _check_continuous_learning(self):
+        """Continuous learning runs compiled for the generative weights W (and Kolen–Pollack B)
+        of dense projections between plain columns; refuse the rest, naming it."""
+        refused = [f"learned biases ({p.upper.name} → {p.lower.name})" for p in self.graph.projections if p.learn_bias]
+        refused += [f"plastic weights of the 'synapses' backend ({p.upper.name} → {p.lower.name})"
+                    for p in self.graph.projections if p.plastic and p.backend != "dense"]
+        refused += [f"plastic weights between columns in generalized coordinates ({p.upper.name} → {p.lower.name})"
+                    for p in self.graph.projections if p.plastic and p.lower.order > 1]
+        refused += [f"learned covariances or lateral-inhibition flows (column {c.name!r})"
+                    for c in self.graph.columns.values() if c.learns]
+        if refused:
+            raise ValueError(f"device='cpp_standalone' learns continuously only the weights W (and a "
+                             f"Kolen–Pollack B) of dense projections; it cannot learn {'; '.join(refused)} "
+                             f"during a run. Use learn='trial' (applied after the run, in Python) or the "
+                             f"runtime device")
 
     # -- building ------------------------------------------------------------------------------
     def build(self):
@@ -130,6 +144,8 @@ class StandaloneEngine(Engine):
             if projection.backend != "dense":
                 sparse |= {c.name for c in projection.couplings()}
         self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse)
+        objects += build_learning([p for p in graph.projections if p.backend == "dense"], self._couplings, groups,
+                                  clock)
         self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
         objects += [*self._couplings.objects, self._control, StopAfter(self._control, clock)]
         self._structure = (groups, couplings, sparse)
@@ -169,8 +185,9 @@ class StandaloneEngine(Engine):
             self._network = Network(*objects, name="circuit")
             self._network.run(_LONGEST * dt, namespace=namespace)   # StopAfter ends it
             timing = self.graph.timing
+            plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
             key = structure_key(*self._structure, dt=float(dt), tau_estimate=float(timing.tau_estimate),
-                                tau_error=float(timing.tau_error), copies=self.batch.copies,
+                                tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
                                 record_every=plan.record_every, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
@@ -186,7 +203,7 @@ class StandaloneEngine(Engine):
     def run(self, plan: RunPlan):
         graph = self.graph
         if plan.learn:
-            self.refuse("learning during a run")
+            self._check_continuous_learning()
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
         missing = [name for name, stimulus in plan.stimuli.items() if stimulus is None]
@@ -225,12 +242,16 @@ class StandaloneEngine(Engine):
         for (name, variable), values in self._parameters.items():   # continue from the current state
             run_args[getattr(self._groups[name], variable)] = values
         run_args.update(self._couplings.run_args())   # the current matrices (weights, Σ, flows)
+        step = float(graph.timing.dt / graph.timing.tau_estimate) if plan.learn else 0.0
+        run_args.update(learning_args(self._couplings, step))
         project = Path(self.directory)
         results, arguments = _process_directories(project)      # processes may share the cached program
         self._device.run(self.directory, results_directory=results.name, with_output=False,
                          run_args=_command_line(run_args, arguments))
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
+        if plan.learn:
+            read_learned(self._couplings)
         trace = None
         if plan.record_every:
             t = self._recorded(next(iter(graph.columns)), "mu", "t")[:, 0] + self._time

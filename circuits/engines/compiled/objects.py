@@ -33,8 +33,8 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from .blas import find_blas
 
-__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "OneToOne", "StopAfter", "code_object_class",
-           "TEMPLATES"]
+__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "OneToOne", "StopAfter",
+           "code_object_class", "TEMPLATES"]
 
 #: The C++ templates of this package (part of every compiled program's cache key).
 TEMPLATES = Path(__file__).with_name("templates")
@@ -92,25 +92,49 @@ class DenseProduct(CodeRunner):
     """``coupling`` (a :class:`~circuits.coupling.Coupling` with a matrix) as one BLAS product
     per step, from ``source`` to ``target`` (Brian2 groups holding ``copies`` copies each).
 
-    ``matrix`` is the parameter group whose ``w`` holds M row-major (``rows × columns``);
-    ``buffer`` a group of the source's size whose ``rate`` holds f(source), or None for f = x.
+    ``matrix`` is the parameter group whose ``w`` holds M row-major (``rows × columns``), or Mᵀ
+    with ``transposed`` (the weights of another coupling, shared); ``buffer`` a group of the
+    source's size whose ``rate`` holds f(source), or None for f = x.
     """
 
     def __init__(self, coupling, source, target, matrix: NeuronGroup, buffer: NeuronGroup | None, copies: int,
-                 clock):
+                 clock, transposed: bool = False):
         rows, columns = coupling.matrix.shape
         code = f"_rate = {coupling.activation.rate(coupling.source_variable)}" if buffer is not None else ""
         needed = ["_source", "_matrix", "_target"] + (["_rate"] if buffer is not None else [])
         CodeRunner.__init__(self, source, "dense_product", code=code, clock=clock, when="before_groups",
                             name=coupling.name, needed_variables=needed, codeobj_class=code_object_class(),
                             template_kwds={"rows": rows, "columns": columns, "copies": copies,
-                                           "has_rate": buffer is not None})
+                                           "has_rate": buffer is not None, "transposed": transposed})
         self.variables = Variables(self)
         self.variables.add_reference("_source", source, coupling.source_variable)
         self.variables.add_reference("_target", target, coupling.target_variable)
         self.variables.add_reference("_matrix", matrix, "w")
         if buffer is not None:
             self.variables.add_reference("_rate", buffer, "rate")
+
+
+class HebbianUpdate(CodeRunner):
+    """Continuous learning of a projection's W (and a Kolen–Pollack B) in generated code: one
+    dgemm per step, W ← keep·W + scale·Eᵀ F (see ``templates/hebbian.cpp``). ``errors``: the
+    lower column's error group (ε); ``rates``: the group and variable holding f(μ_upper) for
+    this step (the generative product's buffer, or μ itself for f = x); ``weights`` (and
+    ``feedback``): the parameter groups of W (and B); ``control``: a 1-neuron group with the
+    run's ``scale`` and ``keep``."""
+
+    def __init__(self, name, errors, rates, weights, feedback, control, shape, copies, clock):
+        rows, columns = shape
+        needed = ["scale", "keep", "_errors", "_rates", "_weights"] + (["_feedback"] if feedback is not None else [])
+        CodeRunner.__init__(self, control, "hebbian", clock=clock, when="before_groups", order=1, name=name,
+                            needed_variables=needed, codeobj_class=code_object_class(),
+                            template_kwds={"rows": rows, "columns": columns, "copies": copies,
+                                           "kolen_pollack": feedback is not None})
+        self.variables = Variables(self)
+        self.variables.add_reference("_errors", errors, "eps")
+        self.variables.add_reference("_rates", *rates)
+        self.variables.add_reference("_weights", weights, "w")
+        if feedback is not None:
+            self.variables.add_reference("_feedback", feedback, "w")
 
 
 class OneToOne(CodeRunner):

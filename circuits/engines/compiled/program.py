@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 
 import brian2
 import numpy as np
+from brian2 import NeuronGroup
 
 from ...coupling import build_synapses, synapse_indices
 from .blas import find_blas
-from .objects import TEMPLATES, DenseProduct, OneToOne, matrix_group, rate_group
+from .objects import TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
-__all__ = ["CompiledCouplings", "build_couplings", "structure_key"]
+__all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
+           "structure_key"]
 
 
 @dataclass
@@ -34,6 +36,8 @@ class CompiledCouplings:
     matrices: list = field(default_factory=list)   # (parameter group, coupling): M row-major in w
     sparse: list = field(default_factory=list)     # (Synapses, coupling, (post, pre) of one copy)
     copies: int = 1
+    products: dict = field(default_factory=dict)   # coupling name -> (matrix group, rate (group, variable))
+    learning: list = field(default_factory=list)   # (control group, projection, weights group, feedback group)
 
     def run_args(self) -> dict:
         """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
@@ -52,7 +56,9 @@ class CompiledCouplings:
 
 def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str]) -> CompiledCouplings:
     """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
-    couplings that stay ``Synapses`` (connected where their matrix is non-zero now)."""
+    couplings that stay ``Synapses`` (connected where their matrix is non-zero now). A dense
+    coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
+    that one's parameter group transposed: one copy of W, which learning changes for both."""
     built = CompiledCouplings(copies=copies)
     for coupling in couplings:
         source, target = groups[coupling.source], groups[coupling.target]
@@ -65,18 +71,71 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
                 raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")
             built.objects.append(OneToOne(coupling, source, target, clock))
         else:
-            matrix, buffer = matrix_group(coupling, clock), rate_group(coupling, source.N, clock)
-            built.matrices.append((matrix, coupling))
-            built.objects += [matrix, DenseProduct(coupling, source, target, matrix, buffer, copies, clock)]
+            shared = [group for group, other in built.matrices if _transposed(coupling.matrix, other.matrix)]
+            matrix = shared[0] if shared else matrix_group(coupling, clock)
+            buffer = rate_group(coupling, source.N, clock)
+            if not shared:
+                built.matrices.append((matrix, coupling))
+                built.objects.append(matrix)
+            built.objects.append(DenseProduct(coupling, source, target, matrix, buffer, copies, clock,
+                                              transposed=bool(shared)))
+            built.products[coupling.name] = (matrix, (buffer, "rate") if buffer is not None
+                                             else (source, coupling.source_variable))
             if buffer is not None:
                 built.objects.append(buffer)
     return built
 
 
+def _transposed(matrix: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``matrix`` is a transposed view of ``other`` (the same memory)."""
+    return (matrix.shape == other.shape[::-1] and matrix.strides == other.strides[::-1]
+            and np.shares_memory(matrix, other))
+
+
+def build_learning(projections, built: CompiledCouplings, groups: dict, clock) -> list:
+    """:class:`~.objects.HebbianUpdate` objects for the plastic projections among
+    ``projections`` (continuous learning of W, and of B with Kolen–Pollack feedback), each
+    with a control group whose ``scale`` and ``keep`` every run sets (:meth:`learning_args`)."""
+    objects = []
+    for projection in projections:
+        if not projection.plastic:
+            continue
+        generative, inference = projection.couplings()
+        weights, rates = built.products[generative.name]
+        feedback = built.products[inference.name][0] if projection.feedback == "kolen-pollack" else None
+        name = f"learning_{projection.upper.name}_to_{projection.lower.name}"
+        control = NeuronGroup(1, "scale : 1  # α dt/(τ_μ B)\nkeep : 1  # 1 − α λ dt/τ_μ", name=f"{name}_rates",
+                              clock=clock)
+        objects += [control, HebbianUpdate(name, groups[generative.target], rates, weights, feedback, control,
+                                           generative.matrix.shape, built.copies, clock)]
+        built.learning.append((control, projection, weights, feedback))
+    return objects
+
+
+def learning_args(built: CompiledCouplings, step: float) -> dict:
+    """run_args of the learning control groups: ``step`` = dt/τ_μ for a run that learns
+    continuously, 0 for one that does not."""
+    args = {}
+    for control, projection, _, _ in built.learning:
+        rate = step * projection.learning_rate
+        args[control.scale] = rate / built.copies
+        args[control.keep] = 1.0 - rate * projection.weight_decay
+    return args
+
+
+def read_learned(built: CompiledCouplings):
+    """After a run: the learned W (and B) back into the projections' live arrays."""
+    for _, projection, weights, feedback in built.learning:
+        generative, inference = projection.couplings()
+        generative.matrix[:] = weights.w[:].reshape(generative.matrix.shape)
+        if feedback is not None:
+            inference.matrix[:] = feedback.w[:].reshape(inference.matrix.shape)
+
+
 def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
     every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
-    constants, batch, recording, stimulus kinds…), the Brian2 version, the BLAS library and
+    constants, batch, recording, stimulus kinds, plastic projections…), the Brian2 version, the BLAS library and
     this package's templates."""
     digest = hashlib.sha256()
 
@@ -88,11 +147,13 @@ def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
         add(template.name, template.read_text())
     for name in sorted(groups):
         add(name, groups[name].N, str(groups[name].equations))
-    for coupling in couplings:
+    for index, coupling in enumerate(couplings):
         shape = None if coupling.matrix is None else coupling.matrix.shape
         rate = None if coupling.activation is None else coupling.activation.rate_expression
+        shared = coupling.matrix is not None and any(other.matrix is not None and _transposed(coupling.matrix, other.matrix)
+                                                     for other in couplings[:index])
         add(coupling.name, coupling.source, coupling.source_variable, coupling.target, coupling.target_variable,
-            shape, rate, coupling.name in sparse)
+            shape, rate, coupling.name in sparse, shared)
         if coupling.name in sparse and coupling.matrix is not None:
             add(np.flatnonzero(coupling.matrix).tobytes())
     return digest.hexdigest()[:20]

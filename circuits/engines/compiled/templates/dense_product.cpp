@@ -1,7 +1,9 @@
 {# A dense coupling, target = M f(source), as one BLAS product per step:
    dgemv for one copy, dgemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows).
    The owner is the source group; with a non-identity f the vector code writes f(source)
-   into the _rate buffer first. Template keywords: rows, columns, copies, has_rate. #}
+   into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
+   W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
+   has_rate, transposed. #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 
@@ -30,11 +32,17 @@
     {% endif %}
     {% set _matrix = get_array_name(variables['_matrix']) %}
     {% set _output = get_array_name(variables['_target']) %}
-    {% if copies == 1 %}
+    {% if copies == 1 and not transposed %}
     PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},
              {{_input}}, 1, 0.0, {{_output}}, 1);
-    {% else %}
+    {% elif copies == 1 %}
+    PC_DGEMV(PC_ROW_MAJOR, PC_TRANS, {{columns}}, {{rows}}, 1.0, {{_matrix}}, {{rows}},
+             {{_input}}, 1, 0.0, {{_output}}, 1);
+    {% elif not transposed %}
     PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
              {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
+    {% else %}
+    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_NO_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+             {{_input}}, {{columns}}, {{_matrix}}, {{rows}}, 0.0, {{_output}}, {{rows}});
     {% endif %}
 {% endblock %}

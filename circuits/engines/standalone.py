@@ -33,7 +33,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from brian2 import Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, set_device
+from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, second,
+                    set_device)
 
 from ..column import ColumnState
 from ..compilation import cache_directory
@@ -163,10 +164,11 @@ class StandaloneEngine(Engine):
                 kind = "array" if isinstance(stimulus, TimedArray) else "constant"
                 values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
                 rows = 1 << (len(values) - 1).bit_length() if kind == "array" else 1   # room for longer runs
-                timed = TimedArray(np.zeros((rows, values.shape[1])), dt=dt, name=f"stimulus_{column.name}")
+                step = stimulus.dt * second if kind == "array" else dt   # the stimulus's own sampling step
+                timed = TimedArray(np.zeros((rows, values.shape[1])), dt=step, name=f"stimulus_{column.name}")
                 self._kinds[column.name], self._stimuli[column.name] = kind, timed
                 self._capacity[column.name] = rows
-                settings[f"stimulus_{column.name}"] = (kind, timed.values.shape)
+                settings[f"stimulus_{column.name}"] = (kind, timed.values.shape, float(step))
                 namespace[f"stimulus_{column.name}"] = timed
                 objects.append(column.estimate.run_regularly(f"mu = stimulus_{column.name}(t, i)", when="start",
                                                              order=-1, name=f"{column.name}_clamp"))
@@ -232,6 +234,10 @@ class StandaloneEngine(Engine):
                                  f"constant stimulus; build a new Circuit whose first run has a time-varying one")
             values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
             rows, width = np.shape(self._stimuli[column.name].values)
+            if kind == "array" and not np.isclose(stimulus.dt, self._stimuli[column.name].dt):
+                raise ValueError(f"stimulus for {column.name!r}: a TimedArray sampled every {stimulus.dt * second}; "
+                                 f"the program was compiled for every {self._stimuli[column.name].dt * second}. "
+                                 f"Build a new Circuit for another sampling step")
             if values.shape[1:] != (width,) or len(values) > rows:
                 raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} does not fit the compiled "
                                  f"program ({rows} steps of {width} values at most); build a new Circuit, "

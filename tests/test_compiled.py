@@ -92,7 +92,7 @@ def test_dense_couplings_are_blas_products(batched):
     compiled, _, _, cache = batched
     objects = compiled.network.objects
     assert not any(isinstance(o, Synapses) for o in objects)
-    products = {o.name for o in objects if isinstance(o, DenseProduct)}
+    products = {o.name for o in objects if isinstance(o, DenseProduct)}   # batched: tied pairs are two products
     assert products == {"generative_z1_to_x", "inference_x_to_z1", "generative_z2_to_z1", "inference_z1_to_z2",
                         "z1_lateral"}
     links = {o.name for o in objects if isinstance(o, OneToOne)}
@@ -145,10 +145,10 @@ def test_sparse_couplings_stay_synapses(tmp_path):
         compiled.run(5 * ms, stimulus=x)
 
 
-def learning_circuit(**options):
+def learning_circuit(batch_size, **options):
     """x (5) ← z1 (3, tanh, tied B = Wᵀ) ← z2 (2, Kolen–Pollack B), both W plastic with decay."""
     rng = np.random.default_rng(3)
-    circuit = Circuit(batch_size=2, **options)
+    circuit = Circuit(batch_size=batch_size, **options)
     circuit.sensory("x", 5)
     circuit.column("z1", 3)
     circuit.column("z2", 2)
@@ -160,21 +160,23 @@ def learning_circuit(**options):
 
 
 def learning_calls(circuit):
-    x = np.random.default_rng(4).normal(size=(2, 5))
+    x = np.random.default_rng(4).normal(size=(circuit.batch.copies, 5) if circuit.batch.batched else 5)
     records = [circuit.run(20 * ms, stimulus=x), circuit.run(10 * ms, stimulus=-x, learn="trial"),
                circuit.run(10 * ms, stimulus=x, learn=False)]
     return records, [circuit.weights("z1", "x"), circuit.weights("z2", "z1"),
                      circuit.graph.projection("z2", "z1").feedback_weights]
 
 
-def test_continuous_learning_equals_runtime(tmp_path):
-    """Continuous Hebbian learning of W (tanh, tied feedback) and of W and B (Kolen–Pollack),
-    with weight decay, over a batch of 2, then item-end ("trial") learning after a run, then a
-    frozen run: every recorded step and the learned W and B equal the runtime engine's to
-    1e-12."""
-    compiled = learning_circuit(device="cpp_standalone", standalone_directory=str(tmp_path))
-    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(learning_circuit())
-    assert not np.allclose(expected[0], learning_circuit().weights("z1", "x"))   # something was learned
+@pytest.mark.parametrize("batch_size", [2, None])
+def test_continuous_learning_equals_runtime(tmp_path, batch_size):
+    """Continuous Hebbian learning of W (tanh, tied feedback: with one copy both products in
+    one fused pass) and of W and B (Kolen–Pollack), with weight decay, over a batch of 2 and
+    one copy, then item-end ("trial") learning after a run, then a frozen run: every recorded
+    step and the learned W and B equal the runtime engine's to 1e-12."""
+    compiled = learning_circuit(batch_size, device="cpp_standalone", standalone_directory=str(tmp_path))
+    runtime = learning_circuit(batch_size)
+    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(runtime)
+    assert not np.allclose(expected[0], learning_circuit(batch_size).weights("z1", "x"))   # it learned
     for mine, reference in zip(ours, theirs):
         for name in reference.estimate:
             np.testing.assert_allclose(mine.estimate[name], reference.estimate[name], rtol=0, atol=1e-12)

@@ -94,24 +94,32 @@ class DenseProduct(CodeRunner):
 
     ``matrix`` is the parameter group whose ``w`` holds M row-major (``rows × columns``), or Mᵀ
     with ``transposed`` (the weights of another coupling, shared); ``buffer`` a group of the
-    source's size whose ``rate`` holds f(source), or None for f = x.
+    source's size whose ``rate`` holds f(source), or None for f = x. ``back`` = (coupling,
+    source group, target group) of the tied bottom-up coupling Mᵀ, computed in the same pass
+    over M (one copy only).
     """
 
     def __init__(self, coupling, source, target, matrix: NeuronGroup, buffer: NeuronGroup | None, copies: int,
-                 clock, transposed: bool = False):
+                 clock, transposed: bool = False, back=None):
         rows, columns = coupling.matrix.shape
         code = f"_rate = {coupling.activation.rate(coupling.source_variable)}" if buffer is not None else ""
         needed = ["_source", "_matrix", "_target"] + (["_rate"] if buffer is not None else [])
+        needed += ["_back_source", "_back_target"] if back is not None else []
         CodeRunner.__init__(self, source, "dense_product", code=code, clock=clock, when="before_groups",
                             name=coupling.name, needed_variables=needed, codeobj_class=code_object_class(),
                             template_kwds={"rows": rows, "columns": columns, "copies": copies,
-                                           "has_rate": buffer is not None, "transposed": transposed})
+                                           "has_rate": buffer is not None, "transposed": transposed,
+                                           "fused": back is not None})
         self.variables = Variables(self)
         self.variables.add_reference("_source", source, coupling.source_variable)
         self.variables.add_reference("_target", target, coupling.target_variable)
         self.variables.add_reference("_matrix", matrix, "w")
         if buffer is not None:
             self.variables.add_reference("_rate", buffer, "rate")
+        if back is not None:
+            tied, tied_source, tied_target = back
+            self.variables.add_reference("_back_source", tied_source, tied.source_variable)
+            self.variables.add_reference("_back_target", tied_target, tied.target_variable)
 
 
 class HebbianUpdate(CodeRunner):

@@ -58,10 +58,14 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
     """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
     couplings that stay ``Synapses`` (connected where their matrix is non-zero now). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
-    that one's parameter group transposed: one copy of W, which learning changes for both."""
+    that one's parameter group transposed: one copy of W, which learning changes for both; for
+    one copy (no batch) both products are computed in one pass over W."""
     built = CompiledCouplings(copies=copies)
-    for coupling in couplings:
+    fused = set()   # tied bottom-up couplings computed with their generative one
+    for index, coupling in enumerate(couplings):
         source, target = groups[coupling.source], groups[coupling.target]
+        if coupling.name in fused:
+            continue
         if coupling.matrix is not None and coupling.name in sparse:
             synapses = build_synapses(coupling, groups, clock, copies)
             built.sparse.append((synapses, coupling, synapse_indices(coupling.matrix)))
@@ -74,11 +78,18 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             shared = [group for group, other in built.matrices if _transposed(coupling.matrix, other.matrix)]
             matrix = shared[0] if shared else matrix_group(coupling, clock)
             buffer = rate_group(coupling, source.N, clock)
+            back = None
             if not shared:
                 built.matrices.append((matrix, coupling))
                 built.objects.append(matrix)
+                tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
+                        and _transposed(other.matrix, coupling.matrix)]
+                if tied and copies == 1:
+                    back = (tied[0], groups[tied[0].source], groups[tied[0].target])
+                    fused.add(tied[0].name)
+                    built.products[tied[0].name] = (matrix, (groups[tied[0].source], tied[0].source_variable))
             built.objects.append(DenseProduct(coupling, source, target, matrix, buffer, copies, clock,
-                                              transposed=bool(shared)))
+                                              transposed=bool(shared), back=back))
             built.products[coupling.name] = (matrix, (buffer, "rate") if buffer is not None
                                              else (source, coupling.source_variable))
             if buffer is not None:

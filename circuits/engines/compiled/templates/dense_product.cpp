@@ -3,7 +3,9 @@
    The owner is the source group; with a non-identity f the vector code writes f(source)
    into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
    W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
-   has_rate, transposed. #}
+   has_rate, transposed, fused. With ``fused`` (one copy, tied feedback) the same pass over M
+   also computes the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory
+   once per step instead of twice (the products are memory-bound at large sizes). #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 
@@ -32,7 +34,24 @@
     {% endif %}
     {% set _matrix = get_array_name(variables['_matrix']) %}
     {% set _output = get_array_name(variables['_target']) %}
-    {% if copies == 1 and not transposed %}
+    {% if fused %}
+    {% set _back_input = get_array_name(variables['_back_source']) %}
+    {% set _back_output = get_array_name(variables['_back_target']) %}
+    for (int _j = 0; _j < {{columns}}; _j++)
+        {{_back_output}}[_j] = 0.0;
+    for (int _i = 0; _i < {{rows}}; _i++)
+    {
+        const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+        const double _error = {{_back_input}}[_i];
+        double _sum = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            _sum += _row[_j] * {{_input}}[_j];
+            {{_back_output}}[_j] += _error * _row[_j];
+        }
+        {{_output}}[_i] = _sum;
+    }
+    {% elif copies == 1 and not transposed %}
     PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},
              {{_input}}, 1, 0.0, {{_output}}, 1);
     {% elif copies == 1 %}

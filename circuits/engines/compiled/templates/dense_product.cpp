@@ -39,7 +39,32 @@
     {% set _back_output = get_array_name(variables['_back_target']) %}
     for (int _j = 0; _j < {{columns}}; _j++)
         {{_back_output}}[_j] = 0.0;
-    for (int _i = 0; _i < {{rows}}; _i++)
+    // four rows at a time: each load of the input and of the bottom-up sums serves four rows
+    int _i = 0;
+    for (; _i + 4 <= {{rows}}; _i += 4)
+    {
+        const double* __restrict _r0 = {{_matrix}} + (size_t)_i * {{columns}};
+        const double* __restrict _r1 = _r0 + {{columns}};
+        const double* __restrict _r2 = _r1 + {{columns}};
+        const double* __restrict _r3 = _r2 + {{columns}};
+        const double _e0 = {{_back_input}}[_i], _e1 = {{_back_input}}[_i + 1];
+        const double _e2 = {{_back_input}}[_i + 2], _e3 = {{_back_input}}[_i + 3];
+        double _s0 = 0.0, _s1 = 0.0, _s2 = 0.0, _s3 = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            const double _x = {{_input}}[_j];
+            _s0 += _r0[_j] * _x;
+            _s1 += _r1[_j] * _x;
+            _s2 += _r2[_j] * _x;
+            _s3 += _r3[_j] * _x;
+            {{_back_output}}[_j] += _e0 * _r0[_j] + _e1 * _r1[_j] + _e2 * _r2[_j] + _e3 * _r3[_j];
+        }
+        {{_output}}[_i] = _s0;
+        {{_output}}[_i + 1] = _s1;
+        {{_output}}[_i + 2] = _s2;
+        {{_output}}[_i + 3] = _s3;
+    }
+    for (; _i < {{rows}}; _i++)
     {
         const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
         const double _error = {{_back_input}}[_i];

@@ -33,8 +33,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, second,
-                    set_device)
+from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, prefs,
+                    second, set_device)
 
 from ..column import ColumnState
 from ..compilation import cache_directory
@@ -73,7 +73,7 @@ class StandaloneEngine(Engine):
         self._time = 0.0
 
     def refuse(self, what: str):
-        raise ValueError(f"device='cpp_standalone' cannot run {what}: it needs Python during the run "
+        raise ValueError(f"device={self.device!r} cannot run {what}: it needs Python during the run "
                          f"(a network operation, which Brian2 skips in standalone mode). Use the runtime "
                          f"device (the default) for it.")
 
@@ -90,6 +90,9 @@ class StandaloneEngine(Engine):
     def _check_continuous_learning(self):
         """Continuous learning runs compiled for the generative weights W (and Kolen–Pollack B)
         of dense projections between plain columns; refuse the rest, naming it."""
+        if not self.generated_couplings:
+            raise ValueError(f"device={self.device!r} cannot learn during a run (its couplings are Synapses); "
+                             f"use learn='trial' (applied after the run), device='cpp_standalone' or the runtime device")
         refused = [f"learned biases ({p.upper.name} → {p.lower.name})" for p in self.graph.projections if p.learn_bias]
         refused += [f"plastic weights of the 'synapses' backend ({p.upper.name} → {p.lower.name})"
                     for p in self.graph.projections if p.plastic and p.backend != "dense"]
@@ -121,7 +124,7 @@ class StandaloneEngine(Engine):
         previous = _current["engine"]
         if previous is not None and previous is not self:
             previous._device = None      # its project is about to be replaced
-        set_device(_current.setdefault("device", CompiledDevice()), build_on_run=False)
+        set_device(self._new_device(), build_on_run=False)
         self._device = get_device()
         self._device.reinit()
         self._device.activate(build_on_run=False)
@@ -144,18 +147,39 @@ class StandaloneEngine(Engine):
             couplings += projection.couplings()
             if projection.backend != "dense":
                 sparse |= {c.name for c in projection.couplings()}
-        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse)
-        objects += build_learning([p for p in graph.projections if p.backend == "dense"], self._couplings, groups,
-                                  clock)
-        self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
-        objects += [*self._couplings.objects, self._control, StopAfter(self._control, clock)]
+        if not self.generated_couplings:   # every coupling a Synapses object
+            sparse = {c.name for c in couplings}
+        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse,
+                                          links=self.generated_couplings)
+        objects += self._couplings.objects
+        if self.generated_couplings:
+            objects += build_learning([p for p in graph.projections if p.backend == "dense"], self._couplings,
+                                      groups, clock)
+            self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control",
+                                        clock=clock)
+            objects += [self._control, StopAfter(self._control, clock)]
         self._structure = (groups, couplings, sparse)
         graph.freeze()
         self.built = True
         return objects
 
+    #: Couplings as generated code (BLAS products, loops), any duration from one binary, and
+    #: continuous learning compiled; False: every coupling a Synapses object, the duration fixed.
+    generated_couplings = True
+
+    def _new_device(self):
+        """The Brian2 device that generates the program (one instance per process)."""
+        return _current.setdefault("device", CompiledDevice())
+
+    def _preferences(self) -> dict:
+        """Brian2 preferences to set while the program is generated and compiled."""
+        return {}
+
     def _compile(self, plan: RunPlan):
+        saved = {name: prefs[name] for name in self._preferences()}
         try:
+            for name, value in self._preferences().items():
+                prefs[name] = value
             objects = self._build()
             namespace, settings = {}, {}
             dt = self.graph.timing.dt
@@ -185,16 +209,19 @@ class StandaloneEngine(Engine):
                         self._monitors[(column.name, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
-            self._network.run(_LONGEST * dt, namespace=namespace)   # StopAfter ends it
+            longest = _LONGEST if self.generated_couplings else plan.steps   # StopAfter ends a run
+            self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
             plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
             key = structure_key(*self._structure, dt=float(dt), tau_estimate=float(timing.tau_estimate),
                                 tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
-                                record_every=plan.record_every, **settings)
+                                record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-            self._every, self._compiled = plan.record_every, True
+            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps
         finally:
+            for name, value in saved.items():
+                prefs[name] = value
             set_device("runtime")   # other circuits in this process keep Brian2's runtime device
 
     @property
@@ -225,7 +252,11 @@ class StandaloneEngine(Engine):
             raise ValueError(f"network operations {added} were added to a standalone circuit's network; "
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
-        run_args = {self._control.steps: plan.steps}
+        if not self.generated_couplings and plan.steps != self._steps:
+            raise ValueError(f"device={self.device!r} runs the duration it was compiled for ({self._steps} steps, "
+                             f"{self._steps * graph.timing.dt}); got {plan.steps * graph.timing.dt}. Build a new "
+                             f"Circuit for another")
+        run_args = {self._control.steps: plan.steps} if self._control is not None else {}
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"

@@ -54,9 +54,12 @@ class CompiledCouplings:
         return args
 
 
-def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str]) -> CompiledCouplings:
+def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str], links: bool = True
+                    ) -> CompiledCouplings:
     """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
-    couplings that stay ``Synapses`` (connected where their matrix is non-zero now). A dense
+    couplings that stay ``Synapses`` (connected where their matrix is non-zero now), and with
+    ``links=False`` one-to-one links are ``Synapses`` too (devices without this package's
+    templates, such as brian2cuda's). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
     that one's parameter group transposed: one copy of W, which learning changes for both; for
     one copy (no batch) both products are computed in one pass over W."""
@@ -70,6 +73,8 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             synapses = build_synapses(coupling, groups, clock, copies)
             built.sparse.append((synapses, coupling, synapse_indices(coupling.matrix)))
             built.objects.append(synapses)
+        elif coupling.matrix is None and not links:
+            built.objects.append(build_synapses(coupling, groups, clock, copies))
         elif coupling.matrix is None:
             if coupling.activation is not None and not coupling.activation.is_identity:
                 raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")

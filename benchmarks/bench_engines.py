@@ -10,14 +10,15 @@ simulated step of a ``--steps`` run (10,000: 1 s simulated):
 
 - runtime: ``Circuit()`` (Brian2 runtime, Cython state updaters, NumPy products), the best of 3;
 - C++: ``Circuit(device="cpp_standalone")``, wall time of ``run()`` (launching the binary,
-  writing the run_args and reading the results included; best of 3), and the cost per step
-  without that fixed cost (the slope between a 1-step run and the full run), and the
-  first-compile time in an empty cache;
+  writing the run_args and reading the results included; best of 3), the cost per step
+  without that fixed cost (the slope between a 1-step run and a run 10× as long), the fixed
+  cost (a 1-step run, "launch") and the first-compile time in an empty cache;
 - NumPy: the independent reference loop (``tests/reference.simulate``), best of 3;
 - ngc-learn: ``bench_ngclearn.py`` in its own interpreter (float32, jitted ``lax.scan``).
 
 Then batched trials (B = ``--batch``): samples × steps per second of each, ``--batch-steps``
-steps. Prints one table and, with ``--json FILE``, writes the numbers.
+steps. Prints the tables, writes every measurement to ``benchmarks/engines.json`` (``--json``)
+and draws ``figures/performance.png`` (``--figure``; ``--replot`` redraws it from the JSON).
 """
 from __future__ import annotations
 
@@ -82,8 +83,9 @@ def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
         circuit.reset()
         circuit.run(count * DT * 1000 * ms, stimulus=x, record=False)
     result["wall_s"] = _best(lambda: run(steps))
-    if engine == "cpp":
+    if engine == "cpp" and not batch:   # the cost of a step without the run's fixed cost
         result["one_step_s"] = _best(lambda: run(1))
+        result["long_s"] = _best(lambda: run(10 * steps))
     result["z2"] = circuit.estimate("z2").ravel()[:3].tolist()
     return result
 
@@ -115,27 +117,33 @@ def main(argv=None):
     parser.add_argument("--sizes", default="64,256,1024", help="top sizes n of (n, n/4, n/16)")
     parser.add_argument("--ngclearn-python", default=os.environ.get("NGCLEARN_PYTHON"),
                         help="an interpreter with ngc-learn (default $NGCLEARN_PYTHON; skipped without)")
-    parser.add_argument("--json", help="write every measurement to this file")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "engines.json"), help="measurements written here")
+    parser.add_argument("--figure", default=str(ROOT / "figures" / "performance.png"))
+    parser.add_argument("--replot", action="store_true", help="only redraw the figure from --json")
     parser.add_argument("--one", choices=ENGINES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     tops = [int(s) for s in args.sizes.split(",")]
     if args.one:
         print(json.dumps(measure(args.one, tops[0], args.steps, args.batch or None)))
         return
+    if args.replot:
+        figure(json.loads(Path(args.json).read_text()), args.figure)
+        return
     rows = []
     print(f"µs per simulated step, {args.steps} steps, dt = 0.1 ms, no recording, one thread per process")
     print(f"{'sizes':>16} {'runtime':>9} {'C++ wall':>9} {'C++/step':>9} {'numpy':>8} {'ngc-learn':>10} "
-          f"{'C++/ngc':>8} {'C++ compile s':>14} {'launch ms':>10}")
+          f"{'wall/ngc':>8} {'step/ngc':>8} {'C++ compile s':>14} {'launch ms':>10}")
     for top in tops:
         row = {engine: in_subprocess(engine, top, args.steps, None) for engine in ENGINES}
         row["ngclearn"] = ngclearn(args.ngclearn_python, top, args.steps, None)
         rows.append(row)
         per = {k: 1e6 * row[k]["wall_s"] / args.steps for k in ENGINES}
         cpp = row["cpp"]
-        slope = 1e6 * (cpp["wall_s"] - cpp["one_step_s"]) / (args.steps - 1)
+        slope = 1e6 * (cpp["long_s"] - cpp["one_step_s"]) / (10 * args.steps - 1)
         ngc = 1e6 * row["ngclearn"]["ngclearn_s"] / args.steps if row["ngclearn"] else float("nan")
         print(f"{str(tuple(cpp['sizes'])):>16} {per['runtime']:9.1f} {per['cpp']:9.1f} {slope:9.1f} {per['numpy']:8.1f} "
-              f"{ngc:10.1f} {per['cpp'] / ngc:8.2f} {cpp['setup_s']:14.1f} {1e3 * cpp['one_step_s']:10.1f}", flush=True)
+              f"{ngc:10.1f} {per['cpp'] / ngc:8.2f} {slope / ngc:8.2f} {cpp['setup_s']:14.1f} "
+              f"{1e3 * cpp['one_step_s']:10.1f}", flush=True)
     if args.batch:
         print(f"\nbatched, B = {args.batch}, {args.batch_steps} steps: samples × steps per second (k)")
         print(f"{'sizes':>16} {'runtime':>9} {'C++':>9} {'numpy':>9} {'ngc-learn':>10} {'C++/ngc':>8}")
@@ -148,8 +156,57 @@ def main(argv=None):
                    else float("nan"))
             print(f"{str(tuple(row['cpp']['sizes'])):>16} {rate['runtime']:9.0f} {rate['cpp']:9.0f} "
                   f"{rate['numpy']:9.0f} {ngc:10.0f} {rate['cpp'] / ngc:8.2f}", flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    figure(rows, args.figure)
+    print(f"wrote {args.json} and {args.figure}")
+
+
+def figure(rows, path):
+    """µs per step by size (single circuit) and samples × steps per second (batched) of the
+    engines, NumPy and ngc-learn."""
+    from matplotlib.figure import Figure
+
+    single = [r for r in rows if not r["cpp"]["batch"]]
+    batched = [r for r in rows if r["cpp"]["batch"]]
+    labels = [str(tuple(r["cpp"]["sizes"])) for r in single]
+    per_step = {
+        "runtime (Brian2, Cython + NumPy)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
+        "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
+        "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"]) / (10 * r["cpp"]["steps"] - 1)
+                                     for r in single],
+        "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
+    }
+    if all(r["ngclearn"] for r in single):
+        per_step["ngc-learn 3.2, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
+                                                        for r in single]
+    plot = Figure(figsize=(11, 3.8), layout="constrained")
+    left, right = plot.subplots(1, 2)
+    width = 0.8 / len(per_step)
+    for k, (label, values) in enumerate(per_step.items()):
+        left.bar(np.arange(len(labels)) + (k - (len(per_step) - 1) / 2) * width, values, width, label=label)
+    left.set_yscale("log")
+    left.set_xticks(np.arange(len(labels)), labels)
+    left.set_xlabel("sizes of the 3-level hierarchy")
+    left.set_ylabel("µs per simulated step (dt = 0.1 ms)")
+    left.set_title(f"a  one circuit, {single[0]['cpp']['steps']} steps, one thread", loc="left")
+    left.legend(fontsize=7)
+    if batched:
+        engines = {"runtime": "runtime", "cpp": "C++ standalone", "numpy": "NumPy loop"}
+        rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
+                 for key, label in engines.items()}
+        if all(r["ngclearn"] for r in batched):
+            rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"] / r["ngclearn"]["ngclearn_s"]
+                                            for r in batched]
+        width = 0.8 / len(rates)
+        for k, (label, values) in enumerate(rates.items()):
+            right.bar(np.arange(len(batched)) + (k - (len(rates) - 1) / 2) * width, values, width, label=label)
+        right.set_yscale("log")
+        right.set_xticks(np.arange(len(batched)), [str(tuple(r["cpp"]["sizes"])) for r in batched])
+        right.set_xlabel("sizes of the 3-level hierarchy")
+        right.set_ylabel("samples × steps per second")
+        right.set_title(f"b  batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps", loc="left")
+        right.legend(fontsize=7)
+    plot.savefig(path, dpi=150, bbox_inches="tight")
 
 
 if __name__ == "__main__":

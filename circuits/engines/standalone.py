@@ -62,7 +62,6 @@ class StandaloneEngine(Engine):
         self.directory = directory  # None: chosen by the structure when compiling
         self._device = None
         self._compiled = False
-        self._capacity = {}         # sensory column -> rows of its compiled time-varying stimulus
         self._every = None          # compiled recording interval (0: none)
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
@@ -186,12 +185,15 @@ class StandaloneEngine(Engine):
             for column in self.graph.sensory_columns:
                 stimulus = plan.stimuli[column.name]
                 kind = "array" if isinstance(stimulus, TimedArray) else "constant"
-                values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
-                rows = 1 << (len(values) - 1).bit_length() if kind == "array" else 1   # room for longer runs
-                step = stimulus.dt * second if kind == "array" else dt   # the stimulus's own sampling step
+                self._kinds[column.name] = kind
+                settings[f"stimulus_{column.name}"] = kind
+                if kind == "constant":   # μ_0 is part of the state passed to each run: no clamp
+                    continue
+                values = np.asarray(stimulus.values)
+                rows = 1 << (len(values) - 1).bit_length()   # room for longer runs
+                step = stimulus.dt * second                  # the stimulus's own sampling step
                 timed = TimedArray(np.zeros((rows, values.shape[1])), dt=step, name=f"stimulus_{column.name}")
-                self._kinds[column.name], self._stimuli[column.name] = kind, timed
-                self._capacity[column.name] = rows
+                self._stimuli[column.name] = timed
                 settings[f"stimulus_{column.name}"] = (kind, timed.values.shape, float(step))
                 namespace[f"stimulus_{column.name}"] = timed
                 objects.append(column.estimate.run_regularly(f"mu = stimulus_{column.name}(t, i)", when="start",
@@ -263,6 +265,9 @@ class StandaloneEngine(Engine):
             if kind == "array" and self._kinds[column.name] == "constant":
                 raise ValueError(f"stimulus for {column.name!r}: this standalone circuit was compiled for a "
                                  f"constant stimulus; build a new Circuit whose first run has a time-varying one")
+            if self._kinds[column.name] == "constant":
+                column.state.estimate[:] = stimulus   # passed with the state below
+                continue
             values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
             rows, width = np.shape(self._stimuli[column.name].values)
             if kind == "array" and not np.isclose(stimulus.dt, self._stimuli[column.name].dt):

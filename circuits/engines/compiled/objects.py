@@ -40,6 +40,10 @@ __all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdat
 TEMPLATES = Path(__file__).with_name("templates")
 _INCLUDE = Path(__file__).with_name("include")
 
+#: Products of at most this many multiply-adds a step are generated as plain loops, not BLAS
+#: calls (whose set-up and packing dominate small products: a (32 × 16) @ (16 × 64) dgemm).
+SMALL_PRODUCT = 65536
+
 
 def _templater():
     """C++ standalone's templater with this package's templates first; Brian2's own templates
@@ -109,7 +113,8 @@ class DenseProduct(CodeRunner):
                             name=coupling.name, needed_variables=needed, codeobj_class=code_object_class(),
                             template_kwds={"rows": rows, "columns": columns, "copies": copies,
                                            "has_rate": buffer is not None, "transposed": transposed,
-                                           "fused": back is not None})
+                                           "fused": back is not None,
+                                           "small": rows * columns * copies <= SMALL_PRODUCT})
         self.variables = Variables(self)
         self.variables.add_reference("_source", source, coupling.source_variable)
         self.variables.add_reference("_target", target, coupling.target_variable)

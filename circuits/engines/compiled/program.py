@@ -21,6 +21,7 @@ from brian2 import NeuronGroup
 
 from ...coupling import build_synapses, synapse_indices
 from .blas import find_blas
+from . import objects
 from .objects import TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
 __all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
@@ -158,7 +159,7 @@ def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
     def add(*parts):
         digest.update(repr(parts).encode())
 
-    add(brian2.__version__, find_blas().path, sorted(settings.items()))
+    add(brian2.__version__, find_blas().path, objects.SMALL_PRODUCT, sorted(settings.items()))
     for template in sorted(TEMPLATES.glob("*")):
         add(template.name, template.read_text())
     for name in sorted(groups):

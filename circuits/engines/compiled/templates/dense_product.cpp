@@ -3,7 +3,8 @@
    The owner is the source group; with a non-identity f the vector code writes f(source)
    into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
    W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
-   has_rate, transposed, fused. With ``fused`` (one copy, tied feedback) the same pass over M
+   has_rate, transposed, fused, small. With ``small`` (few multiply-adds a step) the product is a
+   plain loop that the compiler vectorises: a BLAS call's set-up and packing cost more there. With ``fused`` (one copy, tied feedback) the same pass over M
    also computes the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory
    once per step instead of twice (the products are memory-bound at large sizes). #}
 {# USES_VARIABLES { N } #}
@@ -75,6 +76,34 @@
             {{_back_output}}[_j] += _error * _row[_j];
         }
         {{_output}}[_i] = _sum;
+    }
+    {% elif small and not transposed %}
+    for (int _b = 0; _b < {{copies}}; _b++)
+    {
+        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        for (int _i = 0; _i < {{rows}}; _i++)
+        {
+            const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+            double _sum = 0.0;
+            for (int _j = 0; _j < {{columns}}; _j++)
+                _sum += _row[_j] * _x[_j];
+            {{_output}}[(size_t)_b * {{rows}} + _i] = _sum;
+        }
+    }
+    {% elif small %}
+    for (int _b = 0; _b < {{copies}}; _b++)
+    {
+        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        double* __restrict _y = {{_output}} + (size_t)_b * {{rows}};
+        for (int _i = 0; _i < {{rows}}; _i++)
+            _y[_i] = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            const double _xj = _x[_j];
+            const double* __restrict _column = {{_matrix}} + (size_t)_j * {{rows}};
+            for (int _i = 0; _i < {{rows}}; _i++)
+                _y[_i] += _xj * _column[_i];
+        }
     }
     {% elif copies == 1 and not transposed %}
     PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},

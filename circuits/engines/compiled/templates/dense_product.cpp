@@ -3,8 +3,8 @@
    The owner is the source group; with a non-identity f the vector code writes f(source)
    into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
    W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
-   has_rate, transposed, fused, small. With ``small`` (few multiply-adds a step) the product is a
-   plain loop that the compiler vectorises: a BLAS call's set-up and packing cost more there. With ``fused`` (one copy, tied feedback) the same pass over M
+   has_rate, transposed, fused, small. With ``small`` (one copy, few multiply-adds) the product is a
+   plain loop that the compiler vectorises: a BLAS call's set-up costs more there. With ``fused`` (one copy, tied feedback) the same pass over M
    also computes the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory
    once per step instead of twice (the products are memory-bound at large sizes). #}
 {# USES_VARIABLES { N } #}

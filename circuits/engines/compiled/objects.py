@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from brian2 import NeuronGroup
+from brian2.core.names import find_name
 from brian2.core.variables import Variables
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -92,6 +93,14 @@ class CompiledDevice(CPPStandaloneDevice):
 
     def code_object_class(self, codeobj_class=None, fallback_pref=None):
         return CompiledCodeObject if codeobj_class is None else codeobj_class
+
+    def code_object(self, owner, name, *args, **kwds):
+        """Name code objects uniquely within this program only: Brian2 also avoids the names of
+        every object alive in the process (a runtime circuit's code objects, say), which would
+        make the generated files, and so the cached program, depend on the process."""
+        if name.endswith("*"):
+            name = find_name(name, names=set(self.code_objects))
+        return super().code_object(owner, name, *args, **kwds)
 
 
 class DenseProduct(CodeRunner):

@@ -163,50 +163,62 @@ def main(argv=None):
 
 def figure(rows, path):
     """µs per step by size (single circuit) and samples × steps per second (batched) of the
-    engines, NumPy and ngc-learn."""
-    from matplotlib.figure import Figure
+    engines, NumPy and ngc-learn, in the style of :mod:`circuits.simulations.style` (PNG and PDF)."""
+    from circuits.simulations import style
+    style.save(_draw(rows), path)
+    style.save(_draw(rows), Path(path).with_suffix(".pdf"))
 
-    single = [r for r in rows if not r["cpp"]["batch"]]
-    batched = [r for r in rows if r["cpp"]["batch"]]
-    labels = [str(tuple(r["cpp"]["sizes"])) for r in single]
-    per_step = {
-        "runtime (Brian2, Cython + NumPy)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
-        "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
-        "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"]) / (10 * r["cpp"]["steps"] - 1)
-                                     for r in single],
-        "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
-    }
-    if all(r["ngclearn"] for r in single):
-        per_step["ngc-learn 3.2, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
+
+def _draw(rows):
+    from circuits.simulations import style
+
+    @style.styled
+    def draw():
+        single = [r for r in rows if not r["cpp"]["batch"]]
+        batched = [r for r in rows if r["cpp"]["batch"]]
+        per_step = {
+            "runtime (Brian2)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
+            "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
+            "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"])
+                                         / (10 * r["cpp"]["steps"] - 1) for r in single],
+            "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
+        }
+        if all(r["ngclearn"] for r in single):
+            per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
                                                         for r in single]
-    plot = Figure(figsize=(11, 3.8), layout="constrained")
-    left, right = plot.subplots(1, 2)
-    width = 0.8 / len(per_step)
-    for k, (label, values) in enumerate(per_step.items()):
-        left.bar(np.arange(len(labels)) + (k - (len(per_step) - 1) / 2) * width, values, width, label=label)
-    left.set_yscale("log")
-    left.set_xticks(np.arange(len(labels)), labels)
-    left.set_xlabel("sizes of the 3-level hierarchy")
-    left.set_ylabel("µs per simulated step (dt = 0.1 ms)")
-    left.set_title(f"a  one circuit, {single[0]['cpp']['steps']} steps, one thread", loc="left")
-    left.legend(fontsize=7)
-    if batched:
-        engines = {"runtime": "runtime", "cpp": "C++ standalone", "numpy": "NumPy loop"}
-        rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
-                 for key, label in engines.items()}
-        if all(r["ngclearn"] for r in batched):
-            rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"] / r["ngclearn"]["ngclearn_s"]
-                                            for r in batched]
-        width = 0.8 / len(rates)
-        for k, (label, values) in enumerate(rates.items()):
-            right.bar(np.arange(len(batched)) + (k - (len(rates) - 1) / 2) * width, values, width, label=label)
-        right.set_yscale("log")
-        right.set_xticks(np.arange(len(batched)), [str(tuple(r["cpp"]["sizes"])) for r in batched])
-        right.set_xlabel("sizes of the 3-level hierarchy")
-        right.set_ylabel("samples × steps per second")
-        right.set_title(f"b  batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps", loc="left")
-        right.legend(fontsize=7)
-    plot.savefig(path, dpi=150, bbox_inches="tight")
+        plot, (left, right) = style.figure(1, 2, height=2.8)
+        _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
+        style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
+                    title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
+        if batched:
+            engines = {"runtime": "runtime (Brian2)", "cpp": "C++ standalone", "numpy": "NumPy loop (float64)"}
+            rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
+                     for key, label in engines.items()}
+            if all(r["ngclearn"] for r in batched):
+                rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"]
+                                                / r["ngclearn"]["ngclearn_s"] for r in batched]
+            _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
+            style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
+                        title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
+        style.panel_letters(plot)
+        return plot
+
+    return draw()
+
+
+def _bars(ax, labels, series):
+    from circuits.simulations.style import PALETTE
+    colors = {"runtime": PALETTE[0], "C++ standalone, per": PALETTE[2], "C++": PALETTE[1], "NumPy": PALETTE[3],
+              "ngc-learn": PALETTE[4]}
+    width = 0.8 / len(series)
+    for k, (label, values) in enumerate(series.items()):
+        color = next(c for prefix, c in colors.items() if label.startswith(prefix))
+        ax.bar(np.arange(len(labels)) + (k - (len(series) - 1) / 2) * width, values, width, label=label, color=color)
+    ax.set_yscale("log")
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(bottom, top * 30)   # room for the legend above the bars
+    ax.set_xticks(np.arange(len(labels)), labels)
+    ax.legend(loc="upper left")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 simulated time, for the circuit and the NumPy Euler reference, with peak memory.
 
     python benchmarks/bench_scaling.py [--figure figures/scaling.png] [--quick]
+    python benchmarks/bench_scaling.py --replot     # redraw the figure from benchmarks/scaling.json
 
 Each size runs in its own Python process (so its peak RSS is its own): build the 3-level
 linear hierarchy (n, n/4, n/16), run 1 ms (set-up: build and compile or load), then the
@@ -12,7 +13,9 @@ peak RSS. A second sweep runs the (256, 64, 16) circuit for 10 ms … 10 s of si
 With ``--ngclearn-python PATH`` (or $NGCLEARN_PYTHON), an interpreter with ngc-learn installed
 (it needs numpy ≥ 2.4, which Brian2 2.9 cannot import, so it has its own virtual environment),
 ``bench_ngclearn.py`` times the same hierarchy in ngc-learn (JAX on CPU) at every point;
-otherwise the figure says it was not run. Writes the figure (PNG) and ``benchmarks/scaling.json``.
+otherwise the figure says it was not run. Writes the figure (PNG and PDF, in the style of
+:mod:`circuits.simulations.style`) and ``benchmarks/scaling.json``; ``--replot`` redraws the
+figure from that file without measuring anything.
 """
 from __future__ import annotations
 
@@ -88,12 +91,20 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="sizes up to 1024 and 1 s only")
     parser.add_argument("--ngclearn-python", default=os.environ.get("NGCLEARN_PYTHON"),
                         help="an interpreter with ngc-learn installed (default $NGCLEARN_PYTHON)")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the figure from benchmarks/scaling.json (no measurement)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-reference", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(measure(args.one, args.duration, not args.no_reference)))
+        return
+    if args.replot:
+        report = json.loads((ROOT / "benchmarks" / "scaling.json").read_text())
+        ran = all(r.get("ngclearn_s") is not None for r in report["by_size"] + report["by_duration"])
+        _figure(report["by_size"], report["by_duration"], None if ran else report["ngclearn"], args.figure)
+        print(f"wrote {args.figure} (and PDF) from benchmarks/scaling.json")
         return
     sizes = [s for s in SIZES if s <= 1024] if args.quick else SIZES
     durations = [d for d in DURATIONS_MS if d <= 1000] if args.quick else DURATIONS_MS
@@ -128,36 +139,47 @@ def main(argv=None):
 def _figure(by_size, by_duration, note, path):
     import matplotlib
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(13, 3.8), layout="constrained")
-    axes = figure.subplots(1, 3)
-    neurons = [r["neurons"] for r in by_size]
-    per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
-    axes[0].loglog(neurons, per_ms(by_size, "brian2_s"), "o-", label="circuit (Brian2, dense)")
-    axes[0].loglog(neurons, per_ms(by_size, "numpy_s"), "s--", label="NumPy Euler reference")
-    if not note:
-        axes[0].loglog(neurons, per_ms(by_size, "ngclearn_s"), "^:", label="ngc-learn 3.2 (JAX CPU, float32)")
-    for r, n in zip(by_size, neurons):
-        axes[0].annotate(f"{r['weights'] / 1e6:.2g}M W", (n, 1000 * r["brian2_s"] / r["duration_ms"]),
-                         fontsize=6, textcoords="offset points", xytext=(3, -9))
-    axes[0].set(xlabel="neurons (estimate + error)", ylabel="wall ms per simulated ms (dt 0.1 ms)",
-                title="Scaling with size")
-    durations = [r["duration_ms"] for r in by_duration]
-    axes[1].loglog(durations, [r["brian2_s"] for r in by_duration], "o-", label="circuit")
-    axes[1].loglog(durations, [r["numpy_s"] for r in by_duration], "s--", label="NumPy reference")
-    if not note:
-        axes[1].loglog(durations, [r["ngclearn_s"] for r in by_duration], "^:", label="ngc-learn")
-    axes[1].set(xlabel="simulated time (ms)", ylabel="wall time (s)", title="(256, 64, 16): scaling with time")
-    axes[2].loglog([r["weights_mb"] for r in by_size], [r["peak_rss_mb"] for r in by_size], "o-",
-                   label="peak RSS of the process")
-    axes[2].loglog([r["weights_mb"] for r in by_size], [r["weights_mb"] for r in by_size], ":", color="0.5",
-                   label="the weights themselves")
-    axes[2].set(xlabel="weights (MB)", ylabel="MB", title="Memory")
-    for axis in axes:
-        axis.legend(fontsize=7)
-    if note:
-        figure.text(0.01, -0.04, "ngc-learn: " + note, fontsize=7)
-    figure.savefig(path, dpi=150, bbox_inches="tight")
+    from circuits.simulations import style
+    style.save(_draw(by_size, by_duration, note), path)
+    style.save(_draw(by_size, by_duration, note), Path(path).with_suffix(".pdf"))
+
+
+def _draw(by_size, by_duration, note):
+    from circuits.simulations import style
+
+    @style.styled
+    def draw():
+        figure, axes = style.figure(1, 3, height=2.6)
+        neurons = [r["neurons"] for r in by_size]
+        per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
+        lines = (("brian2_s", "o-", "circuit (Brian2, dense)"), ("numpy_s", "s--", "NumPy Euler reference"),
+                 *(() if note else (("ngclearn_s", "^:", "ngc-learn 3.2 (JAX CPU, float32)"),)))
+        for key, marker, label in lines:
+            axes[0].loglog(neurons, per_ms(by_size, key), marker, label=label)
+        # the hierarchy (n, n/4, n/16) has weights = c · neurons²: a second axis gives them
+        scale = by_size[0]["weights"] / by_size[0]["neurons"] ** 2
+        weights = axes[0].secondary_xaxis("top", functions=(lambda n: scale * np.square(n),
+                                                            lambda w: np.sqrt(np.maximum(w, 0) / scale)))
+        weights.set_xlabel("weights")
+        style.label(axes[0], x="neurons (estimate + error)", y=("wall time per simulated ms", "ms"),
+                    title="size (dt = 0.1 ms)")
+        durations = [r["duration_ms"] for r in by_duration]
+        for key, marker, label in lines:
+            axes[1].loglog(durations, [r[key] for r in by_duration], marker)
+        style.label(axes[1], x=("simulated time", "ms"), y=("wall time", "s"),
+                    title=f"simulated time, {tuple(by_duration[0]['sizes'])}")
+        figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+        megabytes = [r["weights_mb"] for r in by_size]
+        axes[2].loglog(megabytes, [r["peak_rss_mb"] for r in by_size], "o-", label="peak RSS")
+        axes[2].loglog(megabytes, megabytes, ":", color=style.GREY, label="the weights alone")
+        style.label(axes[2], x=("weights", "MB"), y=("memory", "MB"), title="memory")
+        axes[2].legend(loc="lower right")
+        if note:
+            figure.supxlabel("ngc-learn: " + note, fontsize=7)
+        style.panel_letters(figure, axes)
+        return figure
+
+    return draw()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ jumps. Local learning, with α the encoder's learning rate::
     ΔV = α (μ − μ_q) f(x)ᵀ,   Δc = α (μ − μ_q)        (delta rule towards the settled μ)
     ΔU_k = α_u Σ_i (μ_end − μ_i+1) ε_k,iᵀ                (over the item's updates i)
 
+A **deep encoder** (``weights=[U_1, …, U_K]``) proposes μ_q = h_K through dendritic
+compartments h_1 = U_1 f_1(x) + a_1, h_k = U_k f_k(h_k−1) + a_k (:mod:`circuits.dendrite`),
+all computed within the step, and learns every layer by the same local rule with the error
+δ_K = μ − μ_q sent back through its layers (or by feedback alignment or target propagation,
+``credit``): ΔU_k = α δ_k f_k(h_k−1)ᵀ, Δa_k = α δ_k, the gradient of ½‖μ − μ_q‖².
+
 V and c learn at every item end (to the settled estimate) or, in continuous learning, every
 step towards the current μ. U learns at item ends from what was still missing after each
 update (μ_i+1 = μ_i + γ u_i), a delta rule on the errors it read. For a linear Gaussian model
@@ -37,14 +43,17 @@ from __future__ import annotations
 import numpy as np
 from brian2 import NeuronGroup
 
-from populations import Activation, proposal_equations, update_equations, update_variable
+from populations import proposal_equations, update_equations, update_variable
 
 from .batch import Batch
 from .coupling import Coupling
+from .dendrite import Dendrite, layer_rates
+from .validation import choice
 
 __all__ = ["Encoder", "EncoderState", "INFERENCE", "ItemSchedule"]
 
-#: Inference modes of run_sequence.
+#: Inference modes of run_sequence (see :class:`ItemSchedule`): by the dynamics alone, by the
+#: encoder's proposal (and learned updates) alone, or proposal then dynamics.
 INFERENCE = ("iterative", "amortized", "hybrid")
 
 
@@ -75,15 +84,17 @@ class Encoder:
         The latent column whose posterior mean is proposed.
     source : Column
         The sensory column read by the encoder.
-    weights : ndarray (target.size, source.size)
-        V (live: changes when the encoder learns).
+    dendrite : Dendrite
+        The layers (one for a plain encoder): weights, activations, biases, compartments.
+    weights : ndarray (target.size, source.size), or list of ndarray
+        V (live: changes when the encoder learns); [U_1, …, U_K] for a deep encoder.
     bias : ndarray (target.size,)
-        c (live: changes when the encoder learns).
+        c (a_K of a deep encoder; live: changes when the encoder learns).
     activation : populations.Activation
-        f applied to x before V.
+        f applied to x before V (f_1 of a deep encoder).
     plastic : bool
-    learning_rate : float
-        α of the delta rule for V and c.
+    learning_rate : float, or list of float
+        α of the delta rule for V and c ([α_1, …, α_K] per layer of a deep encoder).
     iterations : int
         Learned updates per item (0: direct amortization only).
     update_gain : float
@@ -100,11 +111,9 @@ class Encoder:
         The live values of the encoder's neurons, once an engine has built the circuit.
     """
 
-    def __init__(self, target, source, weights, bias, activation: Activation, plastic: bool,
-                 learning_rate: float, iterations: int, update_gain: float, update_learning_rate: float,
-                 read_steps: int):
-        self.target, self.source = target, source
-        self.weights, self.bias, self.activation = weights, bias, activation
+    def __init__(self, target, source, dendrite: Dendrite, plastic: bool, learning_rate: float, iterations: int,
+                 update_gain: float, update_learning_rate: float, read_steps: int):
+        self.target, self.source, self.dendrite = target, source, dendrite
         self.plastic, self.learning_rate = plastic, learning_rate
         self.iterations, self.update_gain = iterations, update_gain
         self.update_learning_rate, self.read_steps = update_learning_rate, read_steps
@@ -112,6 +121,15 @@ class Encoder:
         self.update_weights = {c.name: np.zeros((target.size, c.error_size)) for c in self.reads}
         self.state: EncoderState | None = None
         self._groups: dict[str, NeuronGroup] = {}
+
+    layers = property(lambda self: self.dendrite.layers, doc="K, the number of weight matrices.")
+    bias = property(lambda self: self.dendrite.biases[-1], doc="c (a_K), live, shape (target.size,).")
+    activation = property(lambda self: self.dendrite.activations[0], doc="f (f_1 of a deep encoder).")
+
+    @property
+    def weights(self):
+        """V (live), or the list [U_1, …, U_K] of a deep encoder (live arrays)."""
+        return self.dendrite.weights[0] if self.layers == 1 else self.dendrite.weights
 
     # -- populations ---------------------------------------------------------------------------
     def group_name(self, population: str) -> str:
@@ -140,8 +158,9 @@ class Encoder:
         state.bias[:] = state.batch.tile(self.bias)
 
     def couplings(self) -> list[Coupling]:
-        couplings = [Coupling(f"encoder_{self.source.name}_to_{self.target.name}", self.source.group_name("estimate"),
-                              "mu", self.group_name("proposal"), "drive", self.weights, self.activation)]
+        couplings = self.dendrite.forward_couplings((self.source.group_name("estimate"), "mu"),
+                                                    (self.group_name("proposal"), "drive"),
+                                                    f"encoder_{self.source.name}_to_{self.target.name}")
         couplings += [Coupling(f"update_{column.name}_to_{self.target.name}", column.group_name("error"), "eps",
                                self.group_name("update"), update_variable(column.name), self.update_weights[column.name])
                       for column in self.reads]
@@ -172,12 +191,13 @@ class Encoder:
         return self.plastic
 
     def learn(self, scale: float):
-        """Delta rule of V and c towards the current estimate (see the module docstring)."""
-        step, batch = scale * self.learning_rate, self.state.batch
+        """Delta rule of V and c (of every layer) towards the current estimate (see the module
+        docstring)."""
+        batch = self.state.batch
         shortfall = self.target.state.estimate - self.proposal()
-        rates = self.activation.rate_numpy(self.source.state.estimate)
-        self.weights += step * batch.outer(shortfall, rates)
-        self.bias += step * batch.mean(shortfall)
+        steps = [scale * rate for rate in layer_rates(self.learning_rate, self.layers)]
+        self.dendrite.learn(batch.rows(self.source.state.estimate), batch.rows(shortfall), batch, steps, scale,
+                            biases=True)
         self.state.bias[:] = batch.tile(self.bias)
 
     def learn_updates(self, reads: list):
@@ -191,8 +211,8 @@ class Encoder:
                 self.update_weights[name] += self.update_learning_rate * self.state.batch.outer(settled - held, error)
 
     def __repr__(self):
-        return (f"Encoder({self.source.name} -> {self.target.name}, V {self.weights.shape}, "
-                f"iterations={self.iterations})")
+        shapes = " → ".join(str(v.shape) for v in self.dendrite.weights)
+        return f"Encoder({self.source.name} -> {self.target.name}, V {shapes}, iterations={self.iterations})"
 
 
 class ItemSchedule:
@@ -204,6 +224,21 @@ class ItemSchedule:
         self.encoders, self.mode = encoders, mode
         self.held = {}
         self.proposals, self.reads = {}, {}
+
+    @classmethod
+    def for_items(cls, encoders: list[Encoder], inference: str, steps_per_item: int, dt) -> "ItemSchedule | None":
+        """The schedule of ``inference`` (None for "iterative") for items of ``steps_per_item``
+        steps of ``dt``, checked: the mode needs encoders, and items long enough for them."""
+        choice(inference, INFERENCE, "inference")
+        if inference == "iterative":
+            return None
+        if not encoders:
+            raise ValueError(f"inference={inference!r} needs an encoder: add one with circuit.encoder(...)")
+        schedule = cls(encoders, inference)
+        if steps_per_item < schedule.steps_needed():
+            raise ValueError(f"item_duration = {steps_per_item * dt} is too short for the encoders' schedule "
+                             f"(proposal and learned updates): use at least {schedule.steps_needed() * dt}")
+        return schedule
 
     def on_step(self, position: int):
         """``position``: steps since the item started (≥ 1)."""

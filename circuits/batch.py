@@ -7,6 +7,10 @@ engines, learning rules, stimuli and recordings ask it.
 
 Learning with a batch averages every Hebbian term over the copies, ε fᵀ → (1/B) Σ_b ε_b f_bᵀ:
 one update per batch, as in minibatch learning.
+
+A *paired* population (rectified errors: ε+ and ε−, see :mod:`populations.error`) holds 2n
+neurons per copy, the n positive ones first: neuron b·2n + i is ε+_i of copy b and
+b·2n + n + i is ε−_i (:meth:`Batch.pairs`).
 """
 from __future__ import annotations
 
@@ -50,6 +54,17 @@ class Batch:
     def rows(self, values: np.ndarray) -> np.ndarray:
         """Batch-major neuron values (B × n,) as (B, n), also for one copy (a view)."""
         return values.reshape(self.copies, -1)
+
+    def pairs(self, values: np.ndarray) -> np.ndarray:
+        """Batch-major values of a paired population (…, B × 2n) as a view (…, B, 2, n):
+        ``[..., 0, :]`` the positive and ``[..., 1, :]`` the negative neurons of every copy."""
+        return values.reshape(*values.shape[:-1], self.copies, 2, values.shape[-1] // (2 * self.copies))
+
+    def difference(self, values: np.ndarray) -> np.ndarray:
+        """The signed values (…, B × n) carried by a paired population (…, B × 2n): positive
+        minus negative neurons (a new array)."""
+        halves = self.pairs(values)
+        return (halves[..., 0, :] - halves[..., 1, :]).reshape(*values.shape[:-1], values.shape[-1] // 2)
 
     def outer(self, post: np.ndarray, pre: np.ndarray) -> np.ndarray:
         """(1/B) Σ_b post_b pre_bᵀ of batch-major arrays (``np.outer`` for one copy)."""

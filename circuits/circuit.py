@@ -6,7 +6,7 @@ import functools
 import numpy as np
 from brian2 import ms
 
-from .amortization import INFERENCE, ItemSchedule
+from .amortization import ItemSchedule
 from .batch import Batch
 from .energy import current_estimates, current_free_energy, current_gains
 from .engines import RunPlan, SimulationDiverged, make_engine
@@ -15,8 +15,9 @@ from .learning import apply_learning
 from .projection import Projection
 from .recording import Recording, Trace, make_recording
 from .sequence import LEARN, Sequence
-from .stimulus import run_stimuli, sequence_stimuli
-from .validation import as_matrix, positive_number
+from .stimulus import clamp_values, run_stimuli, sequence_stimuli
+from .validation import choice, positive_number, shown
+from .variational import check_resampling
 
 __all__ = ["Circuit", "SimulationDiverged"]
 
@@ -83,14 +84,20 @@ class Circuit:
         cannot do). "cuda_standalone": the same on brian2cuda (the ``cuda`` extra; one duration).
         ``standalone_directory``: where the program is written (default: the compilation cache,
         one directory per circuit structure, reused by later processes).
+    neurons : {"rate", "spiking"} or circuits.Spiking
+        "rate" (default): rate neurons. "spiking": every column is built from Poisson
+        populations of N neurons per unit with rectified errors, synapses carrying spikes
+        scaled so that the mean field is the rate circuit (:mod:`circuits.spiking`;
+        ``Spiking(population_size=N, ...)`` sets N, rates and time constants; ``seed``
+        makes the spikes reproducible).
     """
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense", target=None,
                  divergence_threshold=1e10, check_interval=1 * ms, seed=None, batch_size=None,
-                 device="runtime", standalone_directory=None):
+                 device="runtime", standalone_directory=None, neurons="rate"):
         self.timing = Timing.checked(dt, tau_estimate, tau_error)
         self.batch = Batch(batch_size)
-        self.graph = CircuitGraph(self.timing, backend, seed)
+        self.graph = CircuitGraph(self.timing, backend, seed, neurons)
         self.graph.on_demand = self.build
         self.engine = make_engine(device, self.graph, self.batch,
                                   positive_number(divergence_threshold, "divergence_threshold"),
@@ -98,7 +105,8 @@ class Circuit:
         #: What :meth:`save` writes to recreate the circuit's options.
         self.options = dict(dt=self.timing.dt, tau_estimate=self.timing.tau_estimate, tau_error=self.timing.tau_error,
                             backend=backend, target=target, divergence_threshold=float(divergence_threshold),
-                            check_interval=check_interval, seed=seed, batch_size=batch_size, device=device)
+                            check_interval=check_interval, seed=seed, batch_size=batch_size, device=device,
+                            neurons=neurons)
 
     # -- building ------------------------------------------------------------------------------
     sensory = _builder(CircuitGraph.sensory)
@@ -137,8 +145,9 @@ class Circuit:
         stimulus : array, TimedArray or dict, optional
             What the sensory column sees: a constant vector (size,), a (T, size) array sampled
             at dt with T = duration/dt, or a Brian2 TimedArray of shape (K, size) (evaluated at
-            the time since the start of this run). With several sensory columns pass a dict
-            {name: stimulus}. Omitted: the sensory estimates hold their last value (0 at first).
+            the time since the start of this run). With several sensory (or clamped) columns
+            pass a dict {name: stimulus}; clamped latent columns take constant vectors.
+            Omitted: the sensory estimates hold their last value (0 at first).
         record : bool or int
             True: record μ and ε of every column at every step; an int k: every k-th step;
             False: keep only the final state. (To record other variables, add your own Brian2
@@ -162,14 +171,14 @@ class Circuit:
         steps = self.timing.steps(duration, "duration")
         every = _record_every(record, {True: 1, False: 0})
         learn = self._learning(learn, default="continuous")
-        stimuli = run_stimuli(self.graph.sensory_columns, stimulus, steps, self.timing.dt, self.batch.size)
+        stimuli = run_stimuli(self.graph.clamped_columns, stimulus, steps, self.timing.dt, self.batch.size)
         trace, _ = self.engine.run(RunPlan(steps, stimuli, every, learn == "continuous", report=report))
         if learn == "trial":
             apply_learning(self.graph, 1.0)
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies))
 
     def run_sequence(self, stimuli, item_duration, reset_between=True, record="trial_ends",
-                     report=None, learn=None, inference="iterative") -> Recording:
+                     report=None, learn=None, inference="iterative", learn_at="settled") -> Recording:
         """Present K stimuli one after another, each for ``item_duration``, in ONE Brian2 run.
 
         Parameters
@@ -177,9 +186,11 @@ class Circuit:
         stimuli : array (K, size), or dict {sensory name: array (K, size)}
         item_duration : time
             How long each item is held (a multiple of dt).
-        reset_between : bool
+        reset_between : bool or "prediction"
             Reset estimates to the prior mean and errors (and interneurons) to zero at the start
-            of every item, so each item is inferred from scratch.
+            of every item, so each item is inferred from scratch; "prediction": the estimates
+            start at their prediction from above instead (a top-down sweep, as Whittington &
+            Bogacz 2017 start inference: with the input clamped at the top, the forward pass).
         record : {"trial_ends", "all", int k, False}
             The state at the end of every item is always kept (``rec.trial_end`` etc.);
             "all" also records every step (``rec.estimate`` …), an int k every k-th step.
@@ -194,6 +205,12 @@ class Circuit:
             proposal (plus its learned updates) alone, or proposal then dynamics. The encoders'
             schedule needs items of at least 2 + iterations × read_steps steps (2 for direct
             amortization: the proposal is read one step into the item and held).
+        learn_at : {"settled", "laplace", "mean-field"}
+            Where item-end learning reads the state: the settled estimates (the rules follow
+            −∇F at the MAP), or one reparameterized sample of the Laplace (or mean-field) q
+            around them, with the errors at their equilibrium there (variational EM: the
+            generative weights follow the ELBO's gradient; encoders still learn towards the
+            settled estimates; see :mod:`circuits.variational`).
 
         Returns
         -------
@@ -207,25 +224,20 @@ class Circuit:
         """
         every = _record_every(record, {"trial_ends": 0, False: 0, "all": 1})
         learn = self._learning(learn, default="trial")
-        if inference not in INFERENCE:
-            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
-        if inference != "iterative" and not self.encoders:
-            raise ValueError(f"inference={inference!r} needs an encoder: add one with circuit.encoder(...)")
         steps_per_item = self.timing.steps(item_duration, "item_duration")
-        schedule = None if inference == "iterative" else ItemSchedule(list(self.encoders.values()), inference)
-        if schedule is not None and steps_per_item < schedule.steps_needed():
-            raise ValueError(f"item_duration = {item_duration} is too short for the encoders' schedule "
-                             f"(proposal and learned updates): use at least {schedule.steps_needed() * self.dt}")
-        items, count = sequence_stimuli(self.graph.sensory_columns, stimuli, self.batch.size)
-        sequence = Sequence(items, count, steps_per_item, bool(reset_between), learn, schedule)
+        schedule = ItemSchedule.for_items(list(self.encoders.values()), inference, steps_per_item, self.dt)
+        items, count = sequence_stimuli(self.graph.clamped_columns, stimuli, self.batch.size)
+        sequence = Sequence(items, count, steps_per_item, reset_between, learn, schedule, learn_at, self.graph.rng)
+        if learn_at != "settled":
+            check_resampling(self.graph)
         trace, trials = self.engine.run(RunPlan(sequence.steps, sequence.first(), every, learn == "continuous",
                                                 sequence, report))
         return make_recording(self.graph, self.batch, trace or Trace.empty(self.graph, self.batch.copies), trials)
 
     def _learning(self, learn, default: str):
         """``learn`` checked against the one vocabulary of run and run_sequence."""
-        if learn is not None and (isinstance(learn, bool) and learn or learn not in LEARN):
-            raise ValueError(f"learn must be None, 'continuous', 'trial' or False, got {learn!r}")
+        if learn is not None and (not isinstance(learn, (str, bool)) or learn is True or learn not in LEARN):
+            raise ValueError(f"learn must be None, 'continuous', 'trial' or False, got {shown(learn)}")
         if learn and not self.learns:
             raise ValueError(f"learn={learn!r} but nothing learns: pass plastic=True or learn_bias=True to "
                              f"connect(), learn_covariance=True or learn_inhibition=True to a column, or add "
@@ -257,43 +269,42 @@ class Circuit:
         self._built_state()
         return current_free_energy(self.graph, self.batch, estimates)
 
-    def _unbatched_state(self, method: str):
-        if self.batch.batched:
-            raise ValueError(f"{method}() works on one copy of the circuit; with batch_size = "
-                             f"{self.batch.size}, use Circuit(batch_size=None) (or a circuit per input)")
+    def _current_state(self):
         self._built_state()
         return current_estimates(self.graph, self.batch), current_gains(self.graph, self.batch)
 
     def posterior_precision(self) -> np.ndarray:
         """H, the Gauss–Newton Hessian of F at the current estimates over the stacked latent
-        estimate neurons (columns in creation order); H⁻¹ is the Laplace posterior covariance
-        (exact for linear circuits at the posterior mean). See :mod:`circuits.gaussian`."""
+        estimate neurons (columns in creation order; through every layer of deep projections);
+        H⁻¹ is the Laplace posterior covariance (exact for linear circuits at the posterior
+        mean). (n, n), or (B, n, n) with a batch. See :mod:`circuits.gaussian`."""
         from .gaussian import laplace_precision
-        return laplace_precision(self.graph, *self._unbatched_state("posterior_precision"))
+        return laplace_precision(self.graph, *self._current_state())
 
     def sample(self, samples: int, seed=None, covariance="mean-field") -> dict:
-        """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every latent column around its
-        current estimate, {name: (samples, size)}; σ² = 1/diag H (``"mean-field"``) or z = μ + L γ
-        with L Lᵀ = H⁻¹ (``"laplace"``). See :mod:`circuits.variational`."""
+        """Reparameterized samples z = μ + σ ⊙ γ, γ ~ N(0, I), of every free latent column around
+        its current estimate, {name: (samples, size)} ((B, samples, size) with a batch); σ² = 1/diag H
+        (``"mean-field"``) or z = μ + L γ with L Lᵀ = H⁻¹ (``"laplace"``). See
+        :mod:`circuits.variational`."""
         from .variational import sample
-        return sample(self.graph, *self._unbatched_state("sample"), samples, seed, covariance)
+        return sample(self.graph, *self._current_state(), samples, seed, covariance)
 
     def elbo(self, samples=1000, seed=None, covariance="mean-field", method="monte-carlo"):
         """(ELBO, standard error): E_q[log p(x, z)] + H[q] for the Gaussian q of :meth:`sample`,
-        by Monte Carlo or (linear circuits) in closed form. Compare with −:meth:`free_energy`,
-        the point (Laplace) estimate."""
+        by Monte Carlo or (linear circuits) in closed form; arrays (B,) with a batch (one per
+        copy). Compare with −:meth:`free_energy`, the point (Laplace) estimate."""
         from .variational import elbo
-        return elbo(self.graph, *self._unbatched_state("elbo"), samples, seed, covariance, method)
+        return elbo(self.graph, *self._current_state(), samples, seed, covariance, method)
 
     def weights(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:
         """W of the projection from ``upper`` to ``lower`` (a copy), shape (lower.size, upper.size)."""
         return self.graph.projection(upper, lower).weights
 
     def set_weights(self, upper: ColumnRef, lower: ColumnRef, weights):
-        """Replace W of the projection from ``upper`` to ``lower`` (shape (lower.size, upper.size))
-        from the next step (runtime) or the next run (standalone, without recompiling)."""
+        """Replace W of the projection from ``upper`` to ``lower`` (shape (lower.size, upper.size);
+        a list [V_1, …, V_K] for a deep projection) from the next step (runtime) or the next run
+        (standalone, without recompiling)."""
         projection: Projection = self.graph.projection(upper, lower)
-        weights = as_matrix(weights, projection.weights.shape, "weights")
         if projection.synapses:
             raise ValueError("set_weights: this projection's runtime Synapses were built for the old "
                              "connectivity; use backend='dense' (or device='cpp_standalone', where new "
@@ -321,6 +332,28 @@ class Circuit:
         log_det = np.linalg.slogdet(column.flow_matrix)[1]
         density = -0.5 * np.sum(u * u, axis=-1) - 0.5 * column.size * np.log(2 * np.pi) - log_det
         return float(density) if self.batch.size is None else density
+
+    def clamp(self, column: ColumnRef, values=None):
+        """Clamp latent ``column``: its estimates stop following their drive and hold ``values``
+        ((size,), or (B, size) with a batch) or, with None, their current values, until
+        :meth:`release`. It stays in F and keeps predicting the columns below; like a sensory
+        column it then takes stimuli in :meth:`run` and :meth:`run_sequence` (constant per run
+        or item), :meth:`reset` and item resets leave it alone, and :meth:`save` keeps it.
+        E.g. supervised learning (Whittington & Bogacz 2017): clamp the input and the label,
+        learn; release the label column and run to read the prediction."""
+        column = self.graph.lookup(column)
+        column.clamp(None if values is None else clamp_values(values, column, self.batch.size))
+
+    def hold(self, column: ColumnRef):
+        """Fix the predictions of latent ``column`` at its current estimates while it keeps
+        inferring (the fixed-prediction assumption; see :meth:`Column.hold`), until :meth:`release`.
+        Settle the circuit first: with every hidden column held after the forward pass, the
+        errors are exactly backprop's (tests/validation/test_backprop.py)."""
+        self.graph.lookup(column).hold()
+
+    def release(self, column: ColumnRef):
+        """Let a clamped or held latent ``column`` infer again (see :meth:`clamp`, :meth:`hold`)."""
+        self.graph.lookup(column).release()
 
     def attend(self, column: ColumnRef, gain):
         """Attention as precision: scale the precision of ``column``'s errors by ``gain`` γ
@@ -361,4 +394,4 @@ def _record_every(record, named: dict) -> int:
         return int(record)
     choices = ", ".join(repr(k) for k in named)
     raise ValueError(f"record must be one of {choices} or a positive integer k (every k-th step), "
-                     f"got {record!r}")
+                     f"got {shown(record)}")

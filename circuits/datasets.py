@@ -8,21 +8,21 @@ item per row, ready for :meth:`circuits.Circuit.run_sequence`.
 - :func:`bars` — the bars problem (Földiák 1990): random horizontal and vertical lines;
 - :func:`oriented_edges` — blurred step edges at random orientations and positions;
 - :func:`natural_image_patches` — patches of the natural images that scikit-image ships
-  (``pip install predictive-circuits[images]``).
+  (``pip install predictive-circuits[images]``);
+- :func:`digits` — scikit-learn's 8×8 handwritten digits (1,797 images, shipped with
+  scikit-learn), split into training and test images.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .validation import random_generator
+
 __all__ = ["linear_gaussian", "correlated_gaussian", "bars", "oriented_edges", "grey_image",
-           "natural_image_patches"]
+           "natural_image_patches", "digits"]
 
 #: scikit-image's bundled photographs of natural scenes (converted to grey).
 NATURAL_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick")
-
-
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
@@ -30,7 +30,7 @@ def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
 
     Returns (x of shape (n, D), z of shape (n, K)) for W of shape (D, K).
     """
-    rng = _rng(seed)
+    rng = random_generator(seed)
     weights = np.asarray(weights, dtype=float)
     dim, latent = weights.shape
     noise = np.asarray(noise_covariance, dtype=float)
@@ -42,13 +42,13 @@ def linear_gaussian(n: int, weights, noise_covariance=0.1, bias=0.0, seed=None):
 
 def correlated_gaussian(n: int, mean, covariance, seed=None) -> np.ndarray:
     """n samples of N(mean, covariance), shape (n, D)."""
-    return _rng(seed).multivariate_normal(np.asarray(mean, float), np.asarray(covariance, float), size=n)
+    return random_generator(seed).multivariate_normal(np.asarray(mean, float), np.asarray(covariance, float), size=n)
 
 
 def bars(n: int, size=8, probability=None, seed=None) -> np.ndarray:
     """Images of size × size with each of the 2·size horizontal and vertical bars on
     independently with ``probability`` (default 1/size); flattened to (n, size²), values 0/1."""
-    rng = _rng(seed)
+    rng = random_generator(seed)
     probability = 1 / size if probability is None else probability
     rows = rng.random((n, size)) < probability
     columns = rng.random((n, size)) < probability
@@ -59,7 +59,7 @@ def bars(n: int, size=8, probability=None, seed=None) -> np.ndarray:
 def oriented_edges(n: int, size=8, blur=0.7, seed=None) -> np.ndarray:
     """Step edges through random points at random orientations, smoothed by a logistic of
     width ``blur`` pixels, values in [-1, 1]; flattened to (n, size²)."""
-    rng = _rng(seed)
+    rng = random_generator(seed)
     coords = np.arange(size) - (size - 1) / 2
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
     angle = rng.uniform(0, 2 * np.pi, n)[:, None, None]
@@ -86,7 +86,7 @@ def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None, remo
 
     Needs scikit-image (``pip install predictive-circuits[images]``).
     """
-    rng = _rng(seed)
+    rng = random_generator(seed)
     greys = [grey_image(name) for name in images]
     patches = np.empty((n, size * size))
     choice = rng.integers(len(greys), size=n)
@@ -97,3 +97,20 @@ def natural_image_patches(n: int, size=8, images=NATURAL_IMAGES, seed=None, remo
         patches[k] = grey[top:top + size, left:left + size].ravel()
     patches -= patches.mean(axis=1, keepdims=True) if remove_mean else patches.mean()
     return patches / patches.std()
+
+
+def digits(test: int = 360, seed=0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 8×8 digits (``sklearn.datasets.load_digits``: 1,797 images of 64 pixels,
+    intensities 0–16) scaled to [0, 1], split at random (``seed``) into training images and
+    ``test`` test images.
+
+    Returns (train (1797 − test, 64), test (test, 64), train labels, test labels).
+    """
+    from sklearn.datasets import load_digits
+    loaded = load_digits()
+    images, labels = loaded.data / 16.0, loaded.target
+    if isinstance(test, bool) or not isinstance(test, (int, np.integer)) or not 0 < test < len(images):
+        raise ValueError(f"test must be an integer between 1 and {len(images) - 1}, got {test!r}")
+    order = random_generator(seed).permutation(len(images))
+    cut = len(images) - test
+    return images[order[:cut]], images[order[cut:]], labels[order[:cut]], labels[order[cut:]]

@@ -9,7 +9,8 @@ with what it changes:
   ΔΣ = α (sym(ε aᵀ) − I);
 - the lateral-inhibition flow of a whitening column, :func:`update_flow`:
   ΔB = α (tril or sym((x − m) uᵀ) − B), or LMS ΔW = α u xᵀ for the surround;
-- an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q).
+- an encoder (:mod:`circuits.amortization`): ΔV = α (μ − μ_q) f(x)ᵀ, Δc = α (μ − μ_q);
+- every layer of a deep projection or encoder (:mod:`circuits.dendrite`): ΔV_k = α δ_k f_k(h_k−1)ᵀ.
 
 ``scale`` chooses the schedule: 1 for one update at the end of an item (Bogacz's scheme:
 inference settles, then the synapses change), dt/τ_μ for one forward-Euler step of the
@@ -26,22 +27,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import SimulationDiverged
+
 __all__ = ["update_covariance", "update_flow", "apply_learning"]
 
 
-def update_covariance(column, scale: float):
-    """One update of Σ of a covariance-learning column, kept symmetric positive definite."""
+def update_covariance(column, scale: float, timing):
+    """One update of Σ of a covariance-learning column, kept symmetric positive definite.
+
+    A learned Σ must keep the error neurons stable under forward Euler, dt·λmax(Σ)/τ_ε < 1
+    (``timing``: the circuit's :class:`~circuits.graph.Timing`), as the Σ a column is created
+    with must: an update that would break the bound (or that is not finite, because the rates
+    diverged) raises :class:`SimulationDiverged` naming the column, the learned Σ and the fix,
+    and leaves the last stable Σ in place.
+    """
     state = column.state
     hebbian = state.batch.outer(state.error, state.activity)
     updated = column.covariance + scale * column.covariance_learning_rate * (
         (hebbian + hebbian.T) / 2 - np.eye(column.size))
+    if not np.all(np.isfinite(updated)):
+        raise SimulationDiverged(f"covariance learning of column {column.name!r}: the Hebbian term ε aᵀ is not "
+                                 f"finite (its error neurons or interneurons diverged); the last stable Σ is "
+                                 f"kept. Use a smaller covariance_learning_rate (now "
+                                 f"{column.covariance_learning_rate:g}) or a smaller dt; call reset() before "
+                                 f"running again.")
     values, vectors = np.linalg.eigh(updated)
     if values.min() < column.min_variance:
-        updated = (vectors * np.maximum(values, column.min_variance)) @ vectors.T
+        values = np.maximum(values, column.min_variance)
+        updated = (vectors * values) @ vectors.T
+    timing.check_variance(float(values.max()), f"covariance learning of column {column.name!r} (learned Σ = "
+                          f"{_one_line(updated)})",
+                          f"the last stable Σ is kept (circuit.covariance({column.name!r})) and the state "
+                          f"needs reset() before the next run; use a smaller covariance_learning_rate (now "
+                          f"{column.covariance_learning_rate:g})", SimulationDiverged)
     column.covariance[:] = updated
 
 
-def update_flow(column, scale: float):
+def update_flow(column, scale: float, timing):
     """One update of the lateral-inhibition flow B of a whitening column (u = B⁻¹(x − m)).
 
     Each lateral weight B_ij changes with the input x_i − m_i of its postsynaptic unit and the
@@ -50,7 +72,9 @@ def update_flow(column, scale: float):
     the fixed point E[(x − m) uᵀ] = Σ B⁻ᵀ equals B, so B Bᵀ = Σ and u is white. B's diagonal
     (the self-inhibition β) is kept ≥ √min_variance, which keeps B invertible. For the
     centre-surround predictor u = x − m − W x: ΔW = α u xᵀ on neighbour synapses (anti-Hebbian
-    in effect, as the synapses inhibit), the LMS rule whose fixed point is Wiener–Hopf.
+    in effect, as the synapses inhibit), the LMS rule whose fixed point is Wiener–Hopf. As for
+    :func:`update_covariance`, a B whose largest eigenvalue breaks the Euler bound of the error
+    neurons (dt·λmax(B)/τ_ε < 1) raises :class:`SimulationDiverged` and is not written.
     """
     state = column.state
     batch = state.batch
@@ -61,26 +85,43 @@ def update_flow(column, scale: float):
         return
     hebbian = batch.outer(state.estimate - batch.tile(column.offset), state.error)
     target = np.tril(hebbian) if column.flow == "autoregressive" else (hebbian + hebbian.T) / 2
-    B = column.flow_matrix
-    B += scale * column.flow_learning_rate * (target - B)
-    if column.flow == "autoregressive":
-        np.fill_diagonal(B, np.maximum(np.diag(B), np.sqrt(column.min_variance)))
+    B = column.flow_matrix + scale * column.flow_learning_rate * (target - column.flow_matrix)
+    if column.flow == "autoregressive":   # triangular: its eigenvalues are its diagonal
+        values = np.maximum(np.diag(B), np.sqrt(column.min_variance))
+        np.fill_diagonal(B, values)
     else:
         values, vectors = np.linalg.eigh(B)
-        B[:] = (vectors * np.maximum(values, np.sqrt(column.min_variance))) @ vectors.T
-    state.variance[:] = batch.tile(np.diag(B))
+        values = np.maximum(values, np.sqrt(column.min_variance))
+        B = (vectors * values) @ vectors.T
+    largest = float(values.max())
+    if not np.isfinite(largest):
+        raise SimulationDiverged(f"learning the lateral inhibition of column {column.name!r}: the update is not "
+                                 f"finite (the rates diverged); the last stable B is kept. Use a smaller "
+                                 f"inhibition_learning_rate (now {column.flow_learning_rate:g}) or a smaller dt; "
+                                 f"call reset() before running again.")
+    timing.check_variance(largest, f"learning the lateral inhibition of column {column.name!r} (B's "
+                          f"largest eigenvalue, the error neurons' fastest rate)",
+                          f"the last stable B is kept and the state needs reset() before the next run; use a "
+                          f"smaller inhibition_learning_rate (now {column.flow_learning_rate:g})", SimulationDiverged)
+    column.flow_matrix[:] = B
+    state.variance[:] = state.tile(np.diag(B))
     column.lateral[:] = B - np.diag(np.diag(B))
     column.covariance[:] = B @ B.T
 
 
-def apply_learning(graph, scale: float):
-    """One update of everything that learns in ``graph`` (projections, columns, encoders)."""
-    for projection in graph.projections:
-        if projection.learns:
-            projection.learn(scale)
-    for column in graph.columns.values():
-        if column.learns:
-            column.learn(scale)
-    for encoder in graph.encoders.values():
-        if encoder.learns:
-            encoder.learn(scale)
+def _one_line(matrix: np.ndarray) -> str:
+    """A matrix for an error message: one line, 3 digits, elided when large."""
+    return np.array2string(matrix, precision=3, separator=", ", threshold=16, max_line_width=10 ** 6).replace("\n", "")
+
+
+def apply_learning(graph, scale: float, which: str = "all"):
+    """One update of everything that learns in ``graph``: ``which`` = "all", "model" (the
+    generative model: projections and columns) or "encoders" (the recognition model)."""
+    parts = []
+    if which in ("all", "model"):
+        parts += [*graph.projections, *graph.columns.values()]
+    if which in ("all", "encoders"):
+        parts += graph.encoders.values()
+    for part in parts:
+        if part.learns:
+            part.learn(scale)

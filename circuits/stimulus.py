@@ -8,6 +8,9 @@ A sensory column's estimate μ_0 is clamped to the stimulus in one of two ways:
 
 Sequences hold each item constant, so their items are written into μ_0 at each item's start.
 
+A clamped latent column (:meth:`circuits.Circuit.clamp`) takes stimuli like a sensory one, but
+constant ones only: a vector per run, or per item of a sequence.
+
 With a batch of B copies (``Circuit(batch_size=B)``) a constant stimulus is (B, size) (or
 (size,) for every copy), a time-varying one (T, B, size), a sequence (K, B, size) (or (K, size));
 they are flattened batch-major to match the groups' neurons.
@@ -19,7 +22,7 @@ from brian2 import TimedArray
 
 from .validation import as_array, as_timed_array, as_vector
 
-__all__ = ["run_stimuli", "sequence_stimuli"]
+__all__ = ["clamp_values", "run_stimuli", "sequence_stimuli"]
 
 
 def _per_column(columns, stimulus) -> dict:
@@ -28,13 +31,16 @@ def _per_column(columns, stimulus) -> dict:
     if isinstance(stimulus, dict):
         unknown = set(stimulus) - {c.name for c in columns}
         if unknown:
-            raise ValueError(f"stimulus: {sorted(unknown)} are not sensory columns; sensory "
-                             f"columns are {[c.name for c in columns]}")
+            raise ValueError(f"stimulus: {sorted(unknown)} are not sensory or clamped columns; those are "
+                             f"{[c.name for c in columns]} (clamp a latent column with circuit.clamp(name) "
+                             f"to give it stimuli)")
         return stimulus
-    if len(columns) != 1:
-        raise ValueError(f"stimulus: the circuit has {len(columns)} sensory columns "
-                         f"{[c.name for c in columns]}; pass a dict {{name: stimulus}}")
-    return {columns[0].name: stimulus}
+    # an array goes to the only sensory column (or, with none, the only clamped one)
+    targets = [c for c in columns if c.sensory] or columns
+    if len(targets) != 1:
+        raise ValueError(f"stimulus: the circuit has {len(targets)} sensory or clamped columns "
+                         f"{[c.name for c in targets]}; pass a dict {{name: stimulus}}")
+    return {targets[0].name: stimulus}
 
 
 def run_stimuli(columns, stimulus, steps: int, dt, batch: int | None = None) -> dict:
@@ -50,9 +56,28 @@ def run_stimuli(columns, stimulus, steps: int, dt, batch: int | None = None) -> 
             else None for column in columns}
 
 
+def clamp_values(values, column, batch: int | None = None) -> np.ndarray:
+    """``values`` for :meth:`Column.clamp`: (size,) or, with a ``batch`` of B copies, (B, size)
+    or (size,) for every copy; returned batch-major (B × size,)."""
+    label = f"clamp values for {column.name!r}"
+    array = as_array(values, label)
+    if batch is not None and array.ndim == 2:
+        if array.shape != (batch, column.size):
+            raise ValueError(f"{label}: with batch_size = {batch} pass shape ({batch}, {column.size}) or "
+                             f"({column.size},), got {array.shape}")
+        return array.ravel().copy()
+    return np.tile(as_vector(array, column.size, label), batch or 1)
+
+
 def _run_stimulus(stimulus, column, steps, dt, batch):
     label = f"stimulus for {column.name!r}"
     copies = batch or 1
+    if not column.sensory:
+        if isinstance(stimulus, TimedArray) or np.ndim(stimulus) > (1 if batch is None else 2):
+            raise ValueError(f"{label}: {column.name!r} is a clamped latent column, which holds a constant "
+                             f"value per run (or per item of run_sequence); time-varying stimuli are for "
+                             f"sensory columns")
+        return clamp_values(stimulus, column, batch)
     if isinstance(stimulus, TimedArray):
         return as_timed_array(stimulus, column.size * copies, label)
     values = as_array(stimulus, label)

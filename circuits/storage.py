@@ -1,19 +1,36 @@
 """Saving and loading circuits: one ``.npz`` file with the arrays and a JSON description.
 
-Format version 2. The file holds ``metadata`` (a JSON string: format version, the circuit's
+Format version 3. The file holds ``metadata`` (a JSON string: format version, the circuit's
 options, columns, projections and encoders in creation order) and one array per weight, bias,
 feedback matrix, covariance, flow, prior mean and attention gain, named after its column,
 projection or encoder. Everything that changes what a run computes is saved: structure,
 parameters (learned or not), learning options, attention gains (constant or a TimedArray),
-time constants, dt, backend, engine (``device``, ``target``), batch size and the divergence
-check. The dynamic state — μ, ε, interneuron activity and the simulated time — is **not**
-saved: a loaded circuit starts at its initial state (time 0, estimates at the prior mean),
-as after :meth:`Circuit.reset`.
+time constants, dt, backend, engine (``device``, ``target``), batch size, the divergence
+check, the neurons (rate, or the spiking populations' parameters), each column's errors
+(signed or rectified), prior (Gaussian, or sparse with its α) and clamps. The dynamic state —
+μ, ε, interneuron activity and the simulated time — is **not** saved: a loaded circuit starts
+at its initial state (time 0, estimates at the prior mean, clamped and held columns at their
+values), as after :meth:`Circuit.reset`.
+
+Version 3 holds, besides version 2: the circuit's ``device`` and ``neurons``; each column's
+``order``, ``smoothness``, ``flat_prior``, ``dynamics`` and ``attended`` flags,
+``attention_dt``, ``errors``, ``prior``, ``sparsity``, ``clamped``, ``held`` and ``pinned``
+(whether ``column/NAME/pinned`` holds the values a clamped or held column keeps, (B, size) or
+(size,); without it the column keeps its prior mean); each projection's and encoder's
+``layers``, the ``activations`` of every layer and its ``credit`` assignment (with
+``target_step``, ``inverse_learning_rates`` and ``inverse_noise`` for target propagation),
+the arrays of a deep pathway (``…/weights/k``, ``…/bias/k``, its random feedback or learned
+inverse weights; a one-layer pathway keeps version 2's ``weights`` and ``bias``).
 
 The file is read with ``allow_pickle=False`` (no code is ever unpickled) and checked entirely
-before anything is built, so a bad file raises ``ValueError`` naming what is wrong and never
-yields a half-built circuit. Version-1 files (before attention and engine options were saved)
-still load, with default gains.
+before anything is built — the archive, the format version, every key each description must
+have (``_REQUIRED``, and for version 3 ``_REQUIRED_SINCE_3``), every array it refers to — so a
+bad file (truncated, bit-flipped, from a newer version, missing an entry) raises
+``ValueError`` naming what is wrong, never yields a half-built or silently different circuit,
+and nothing is written. Version-1 files (before attention and engine options were saved) still
+load, with default gains, and version-2 files with rate neurons, signed errors, one layer per
+projection, Gaussian priors and no clamps (and, where they lack them, the order, dynamics and
+attention flags inferred from their arrays).
 """
 from __future__ import annotations
 
@@ -26,14 +43,59 @@ from brian2 import TimedArray, second
 
 from populations import Activation
 
+from .spiking import Spiking
+from .stimulus import clamp_values
+
 __all__ = ["FORMAT_VERSION", "read", "save"]
 
 FORMAT = "predictive-circuits"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _activation(activation: Activation) -> list:
     return [activation.rate_expression, activation.gain_expression, activation.name]
+
+
+def _save_layers(dendrite, key: str, arrays: dict) -> dict:
+    """The layers of a pathway: its metadata entries, and its arrays written into ``arrays``
+    (one layer keeps version 2's ``weights`` and ``bias`` names)."""
+    entry = {"layers": dendrite.layers, "activations": [_activation(f) for f in dendrite.activations],
+             "credit": dendrite.credit}
+    if dendrite.layers == 1:
+        return entry
+    for kind, values in (("weights", dendrite.weights), ("bias", dendrite.biases),
+                         ("alignment_weights", dendrite.alignment_weights or []),
+                         ("inverse_weights", dendrite.inverse_weights or []),
+                         ("inverse_biases", dendrite.inverse_biases or [])):
+        for k, value in enumerate(values):
+            arrays[f"{key}/{kind}/{k}"] = value
+    if dendrite.credit == "target-prop":
+        entry.update(target_step=dendrite.target_step, inverse_learning_rates=dendrite.inverse_learning_rates,
+                     inverse_noise=dendrite.inverse_noise)
+    return entry
+
+
+def _read_layers(entry: dict, key: str, arrays: dict) -> dict:
+    """Keyword arguments of connect/encoder for the layers saved by :func:`_save_layers`."""
+    layers = entry.get("layers", 1)
+    if layers == 1:
+        return {"weights": arrays[f"{key}/weights"], "bias": arrays[f"{key}/bias"],
+                "activation": Activation(*entry["activation"])}
+    options = {"weights": [arrays[f"{key}/weights/{k}"] for k in range(layers)],
+               "bias": [arrays[f"{key}/bias/{k}"] for k in range(layers)],
+               "activation": [Activation(*a) for a in entry["activations"]], "credit": entry["credit"]}
+    if "inverse_noise" in entry:
+        options["inverse_noise"] = entry["inverse_noise"]
+    return options
+
+
+def _restore_credit(dendrite, entry: dict, key: str, arrays: dict):
+    """The learned or drawn credit-assignment weights saved by :func:`_save_layers`."""
+    if "inverse_learning_rates" in entry:
+        dendrite.inverse_learning_rates = list(entry["inverse_learning_rates"])
+    for kind in ("alignment_weights", "inverse_weights", "inverse_biases"):
+        for k, live in enumerate(getattr(dendrite, kind) or []):
+            live[:] = arrays[f"{key}/{kind}/{k}"]
 
 
 def save(graph, options: dict, path):
@@ -48,11 +110,19 @@ def save(graph, options: dict, path):
                         "min_variance": column.min_variance, "flow": column.flow, "learn_flow": column.learn_flow,
                         "flow_learning_rate": column.flow_learning_rate, "flow_radius": column.flow_radius,
                         "flow_grid": column.flow_grid, "order": column.order, "smoothness": column.smoothness,
-                        "flat_prior": column.flat_prior,
+                        "flat_prior": column.flat_prior, "dynamics": column.dynamics is not None,
+                        "attended": not isinstance(attention, np.ndarray) or bool(np.any(attention != 1)),
+                        "errors": column.errors, "prior": column.prior, "sparsity": column.sparsity,
+                        "clamped": column.clamped and not column.sensory, "held": column.held,
+                        "pinned": column.pinned_values is not None,
                         "attention_dt": None if isinstance(attention, np.ndarray) else float(attention.dt)})
+        pinned = column.pinned_values
+        if pinned is not None:   # (B, size) with a batch, as clamp() takes them
+            arrays[f"{key}/pinned"] = pinned if options.get("batch_size") is None else pinned.reshape(
+                options["batch_size"], column.size)
         arrays[f"{key}/covariance"] = column.state_covariance
         arrays[f"{key}/prior_mean"] = column.prior_mean[:column.state_size]
-        if not isinstance(attention, np.ndarray) or np.any(attention != 1):   # attended (1: no attention)
+        if columns[-1]["attended"]:   # (gain 1 everywhere: no attention)
             arrays[f"{key}/attention"] = np.asarray(attention if isinstance(attention, np.ndarray) else attention.values)
         if column.dynamics is not None:
             arrays[f"{key}/dynamics"] = column.dynamics
@@ -64,9 +134,10 @@ def save(graph, options: dict, path):
                             "activation": _activation(projection.activation), "backend": projection.backend,
                             "plastic": projection.plastic, "learning_rate": projection.learning_rate,
                             "weight_decay": projection.weight_decay, "learn_bias": projection.learn_bias,
-                            "feedback": projection.feedback})
-        arrays[f"{key}/weights"] = projection.weights
-        arrays[f"{key}/bias"] = projection.bias
+                            "feedback": projection.feedback, **_save_layers(projection.dendrite, key, arrays)})
+        if projection.layers == 1:
+            arrays[f"{key}/weights"] = projection.weights
+            arrays[f"{key}/bias"] = projection.bias
         if projection.feedback != "tied":
             arrays[f"{key}/feedback_weights"] = projection.feedback_weights
     for encoder in graph.encoders.values():
@@ -75,12 +146,16 @@ def save(graph, options: dict, path):
                          "activation": _activation(encoder.activation), "plastic": encoder.plastic,
                          "learning_rate": encoder.learning_rate, "iterations": encoder.iterations,
                          "update_gain": encoder.update_gain, "update_learning_rate": encoder.update_learning_rate,
-                         "read_duration": float(encoder.read_steps * graph.timing.dt)})
-        arrays[f"{key}/weights"] = encoder.weights
-        arrays[f"{key}/bias"] = encoder.bias
+                         "read_duration": float(encoder.read_steps * graph.timing.dt),
+                         **_save_layers(encoder.dendrite, key, arrays)})
+        if encoder.layers == 1:
+            arrays[f"{key}/weights"] = encoder.weights
+            arrays[f"{key}/bias"] = encoder.bias
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
+    if isinstance(circuit.get("neurons"), Spiking):
+        circuit["neurons"] = circuit["neurons"].options()
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "circuit": circuit,
                 "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
@@ -89,6 +164,50 @@ def save(graph, options: dict, path):
 
 #: Circuit options that are times (stored in seconds).
 _TIMES = ("dt", "tau_estimate", "tau_error", "check_interval")
+
+#: The keys every description must have in every format version (files of versions 1 and 2
+#: may lack the others, which then load with a default: a circuit's device and rate neurons; a
+#: column's order, smoothness, flat prior, dynamics and attention flags, signed errors; the
+#: list of encoders).
+_REQUIRED = {
+    "metadata": ("circuit", "columns", "projections"),
+    "circuit": (*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size"),
+    "column": ("name", "sensory", "size", "learn_covariance", "covariance_learning_rate", "min_variance", "flow",
+               "learn_flow", "flow_learning_rate", "flow_radius", "flow_grid"),
+    "projection": ("upper", "lower", "activation", "backend", "plastic", "learning_rate", "weight_decay",
+                   "learn_bias", "feedback"),
+    "encoder": ("target", "source", "activation", "plastic", "learning_rate", "iterations", "update_gain",
+                "update_learning_rate", "read_duration"),
+}
+
+#: The keys that files of format version 3 must have besides :data:`_REQUIRED` (every key
+#: :func:`save` writes: a version-3 file without one is damaged, not old; a column's
+#: ``pinned`` says whether its ``pinned`` array must be there).
+_REQUIRED_SINCE_3 = {
+    "metadata": ("encoders",),
+    "circuit": ("device", "neurons"),
+    "column": ("order", "smoothness", "flat_prior", "dynamics", "attended", "attention_dt", "errors", "prior",
+               "sparsity", "clamped", "held", "pinned"),
+    "projection": ("layers", "activations", "credit"),
+    "encoder": ("layers", "activations", "credit"),
+}
+
+#: The keys a version-3 pathway (projection or encoder) must have for its ``credit``.
+_REQUIRED_FOR_CREDIT = {"target-prop": ("target_step", "inverse_learning_rates", "inverse_noise")}
+
+
+def _complete(description, part: str, version: int) -> dict:
+    """``description`` if it is a dict with every key of ``part`` that a file of format
+    ``version`` must have."""
+    if not isinstance(description, dict):
+        raise ValueError(f"a {part} description is {type(description).__name__}, not a JSON object")
+    required = _REQUIRED[part] + (_REQUIRED_SINCE_3.get(part, ()) if version >= 3 else ())
+    if version >= 3 and part in ("projection", "encoder"):
+        required += _REQUIRED_FOR_CREDIT.get(description.get("credit"), ())
+    missing = [key for key in required if key not in description]
+    if missing:
+        raise ValueError(f"a {part} description lacks {missing}")
+    return description
 
 
 def read(path):
@@ -103,8 +222,9 @@ def read(path):
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as error:
-        raise ValueError(f"{path}: not a readable predictive-circuits model file ({error})") from None
+    except Exception as error:  # noqa: BLE001 -- a damaged archive fails in many ways (CRC, header syntax, …)
+        raise ValueError(f"{path}: not a readable predictive-circuits model file, damaged or truncated "
+                         f"({type(error).__name__}: {error})") from None
     try:
         metadata = json.loads(str(arrays.pop("metadata")))
     except (KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -119,34 +239,39 @@ def read(path):
         raise ValueError(f"{path}: written in format version {version}, newer than this version of "
                          f"predictive-circuits reads ({FORMAT_VERSION}); upgrade the package")
     try:
-        options = dict(metadata["circuit"])
+        _complete(metadata, "metadata", version)
+        options = dict(_complete(metadata["circuit"], "circuit", version))
         for name in _TIMES:
             options[name] = options[name] * second
         options.setdefault("device", "runtime")
-        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device"}
+        if isinstance(options.get("neurons"), dict):
+            options["neurons"] = Spiking.from_options(options["neurons"])
+        unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device",
+                                  "neurons"}
         if unknown:
             raise ValueError(f"unknown circuit options {sorted(unknown)}")
-        columns, projections = list(metadata["columns"]), list(metadata["projections"])
-        encoders = list(metadata.get("encoders", []))
+        columns = [_complete(column, "column", version) for column in metadata["columns"]]
+        projections = [_complete(projection, "projection", version) for projection in metadata["projections"]]
+        encoders = [_complete(encoder, "encoder", version) for encoder in metadata.get("encoders", [])]
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
     def populate(graph):
         try:
-            _populate(graph, columns, projections, encoders, arrays)
+            _populate(graph, columns, projections, encoders, arrays, options.get("batch_size"))
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise ValueError(f"{path}: corrupt or inconsistent model file: {error!r}") from None
 
     return options, populate
 
 
-def _populate(graph, columns, projections, encoders, arrays):
+def _populate(graph, columns, projections, encoders, arrays, batch_size):
     for column in columns:
         key = f"column/{column['name']}"
         options = dict(covariance=arrays[f"{key}/covariance"], prior_mean=arrays[f"{key}/prior_mean"],
                        learn_covariance=column["learn_covariance"],
                        covariance_learning_rate=column["covariance_learning_rate"],
-                       min_variance=column["min_variance"])
+                       min_variance=column["min_variance"], errors=column.get("errors", "signed"))
         if column["flow"]:
             options.update(lateral_inhibition=column["flow"], learn_inhibition=column["learn_flow"],
                            inhibition_learning_rate=column["flow_learning_rate"],
@@ -154,30 +279,43 @@ def _populate(graph, columns, projections, encoders, arrays):
         if column.get("order", 1) > 1:
             options.update(order=column["order"], smoothness=column["smoothness"])
         if not column["sensory"]:
-            options.update(flat_prior=column.get("flat_prior", False), dynamics=arrays.get(f"{key}/dynamics"))
+            has_dynamics = column.get("dynamics", f"{key}/dynamics" in arrays)   # (version-2 files may lack it)
+            options.update(flat_prior=column.get("flat_prior", False),
+                           dynamics=arrays[f"{key}/dynamics"] if has_dynamics else None,
+                           prior=column.get("prior", "gaussian"), sparsity=column.get("sparsity", 0.0) or 1.0)
         add = graph.sensory if column["sensory"] else graph.column
         added = add(column["name"], column["size"], **options)
         if column["flow"]:
             added.flow_matrix[:] = arrays[f"{key}/flow_matrix"]
             if added.lateral is not None and column["flow"] != "surround":
                 added.lateral[:] = added.flow_matrix - np.diag(np.diag(added.flow_matrix))
-        if f"{key}/attention" in arrays:
+        if column.get("attended", f"{key}/attention" in arrays):
             gain = arrays[f"{key}/attention"]
             dt = column.get("attention_dt")
             added.attend(gain if dt is None else TimedArray(gain, dt=dt * second))
+        if column.get("clamped") or column.get("held"):   # (version 3 only)
+            pinned = clamp_values(arrays[f"{key}/pinned"], added, batch_size) if column["pinned"] else None
+            if column.get("clamped"):
+                added.clamp(pinned)
+            else:
+                added.hold(pinned)
     for p in projections:
         key = f"projection/{p['upper']}/{p['lower']}"
-        graph.connect(p["upper"], p["lower"], weights=arrays[f"{key}/weights"],
-                      activation=Activation(*p["activation"]), bias=arrays[f"{key}/bias"], backend=p["backend"],
-                      plastic=p["plastic"], learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
-                      learn_bias=p["learn_bias"], feedback=p["feedback"],
-                      feedback_weights=arrays.get(f"{key}/feedback_weights"))
+        layers = _read_layers(p, key, arrays)
+        if "target_step" in p:
+            layers["target_step"] = p["target_step"]
+        projection = graph.connect(p["upper"], p["lower"], backend=p["backend"], plastic=p["plastic"],
+                                   learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
+                                   learn_bias=p["learn_bias"], feedback=p["feedback"],
+                                   feedback_weights=None if p["feedback"] == "tied" else arrays[f"{key}/feedback_weights"],
+                                   **layers)
+        _restore_credit(projection.dendrite, p, key, arrays)
     for e in encoders:
         key = f"encoder/{e['target']}"
-        encoder = graph.encoder(e["target"], e["source"], weights=arrays[f"{key}/weights"], bias=arrays[f"{key}/bias"],
-                                activation=Activation(*e["activation"]), plastic=e["plastic"],
+        encoder = graph.encoder(e["target"], e["source"], plastic=e["plastic"],
                                 learning_rate=e["learning_rate"], iterations=e["iterations"],
                                 update_gain=e["update_gain"], update_learning_rate=e["update_learning_rate"],
-                                read_duration=e["read_duration"] * second)
+                                read_duration=e["read_duration"] * second, **_read_layers(e, key, arrays))
+        _restore_credit(encoder.dendrite, e, key, arrays)
         for name in encoder.update_weights:
             encoder.update_weights[name][:] = arrays[f"{key}/update/{name}"]

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import operator
 import os
 import pickle
-import platform
 import sys
 import sysconfig
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib import metadata
@@ -62,12 +63,15 @@ import numpy as np
 from brian2 import ms
 
 from .compilation import cache_directory, set_cache_directory
+from .versions import versions as package_versions
 
-__all__ = ["Output", "Parameter", "RESULTS_FILE", "load", "parse_grid", "sweep"]
+__all__ = ["EXTRA", "Output", "Parameter", "REQUIRES", "RESULTS_FILE", "load", "parse_grid", "sweep"]
 
 #: The dataset's file name inside ``out``.
 RESULTS_FILE = "results.nc"
-_EXTRA = "pip install 'predictive-circuits[sweep]'"
+#: Import names of the ``sweep`` extra's packages, and how to install them.
+REQUIRES = ("distributed", "xarray", "tqdm", "threadpoolctl")
+EXTRA = "pip install 'predictive-circuits[sweep]'"
 
 
 @dataclass(frozen=True)
@@ -145,10 +149,11 @@ class CannedSimulation:
     returns the declared outputs from its summary."""
 
     def __init__(self, name: str, duration=None):
-        from .simulations import get_simulation
+        from .simulations import check_module_duration, get_simulation
         module = get_simulation(name)
         self.name = module.NAME
         self.duration = module.DEFAULT_DURATION if duration is None else duration
+        check_module_duration(module, self.duration)    # once here, not as a failure of every point
         self.parameters = {p.name: p for p in getattr(module, "PARAMETERS", ())}
         self.outputs = tuple(getattr(module, "OUTPUTS", ()))
         if not self.outputs:
@@ -443,10 +448,12 @@ def _connect(client, workers):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise ImportError(f"sweeps on Dask need the sweep extra: {_EXTRA}") from None
+            raise ImportError(f"sweeps on Dask need the sweep extra: {EXTRA}") from None
         if client is None:
+            # the scheduler's HTTP server on a free port: its default, 8787, warns on stderr
+            # when another cluster on the machine holds it
             cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
+                                   processes=True, dashboard_address=":0")
             with cluster, Client(cluster) as owned:
                 yield owned
         else:
@@ -485,11 +492,9 @@ def _run_dask(client, function, points, cache):
 
 
 def versions() -> dict:
-    """Versions of the software that computed a sweep (the dataset's attributes)."""
-    import brian2
-    found = {"predictive_circuits_version": metadata.version("predictive-circuits"),
-             "brian2_version": brian2.__version__, "numpy_version": np.__version__,
-             "python_version": platform.python_version()}
+    """Versions of the software that computed a sweep (the dataset's attributes): those of
+    :func:`circuits.versions` and Dask's and xarray's, as ``<package>_version``."""
+    found = {f"{name.replace('-', '_')}_version": number for name, number in package_versions().items()}
     for package in ("dask", "xarray"):
         try:
             found[f"{package}_version"] = metadata.version(package)
@@ -537,16 +542,30 @@ def sweep(simulation, grid, seeds=1, *, client=None, out=None, duration=None, ou
     -------
     xarray.Dataset
         Dimensions (*grid, seed, *each output's dims); see the module docstring.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (grid, seeds, a parameter the simulation does not declare, a duration it
+        cannot use, an ``out`` that holds another sweep), always before any point runs: a
+        point's own exception is recorded in the dataset, never raised.
     """
     try:
         import xarray  # noqa: F401
     except ImportError:
-        raise ImportError(f"sweeps need the sweep extra: {_EXTRA}") from None
+        raise ImportError(f"sweeps need the sweep extra: {EXTRA}") from None
     function, declared, label, duration_ms = _as_target(simulation, duration, outputs)
-    grid = parse_grid(grid) if isinstance(grid, str) else {name: _numbers(name, v) for name, v in grid.items()}
+    if not isinstance(grid, (str, Mapping)):
+        raise TypeError(f"grid: a dict of parameter name → values, or the form 'name=v1,v2 …', "
+                        f"got {type(grid).__name__}")
+    grid = {name: _numbers(name, v) for name, v in (parse_grid(grid) if isinstance(grid, str) else grid).items()}
     if "seed" in grid:
         raise ValueError("grid: 'seed' is a dimension of its own; use seeds=")
-    seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    try:
+        seeds = list(range(operator.index(seeds))) if not np.iterable(seeds) else [operator.index(s) for s in seeds]
+    except TypeError:
+        raise TypeError(f"seeds: a number of seeds, or a list of distinct non-negative integers, "
+                        f"got {seeds!r}") from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) < len(seeds):
         raise ValueError("seeds: a positive number of seeds, or a list of distinct non-negative integers")
     if isinstance(function, CannedSimulation):
@@ -565,8 +584,8 @@ def sweep(simulation, grid, seeds=1, *, client=None, out=None, duration=None, ou
         results = Results.load(path, declared)
         for key in ("simulation", "duration_ms"):
             if results.attrs.get(key) != attrs.get(key):
-                raise ValueError(f"{path} holds a sweep of {key} = {results.attrs.get(key)!r}, not "
-                                 f"{attrs.get(key)!r}: use another out directory")
+                raise ValueError(f"{path} holds a sweep of {key} = {results.attrs.get(key)}, not "
+                                 f"{attrs.get(key)}: use another out directory")
         results.extend(coords, described)
         results.attrs.update({k: v for k, v in attrs.items() if k != "command"})
         results.attrs["command"] = f"{results.attrs.get('command', '')}; {attrs['command']}".lstrip("; ")
@@ -607,18 +626,24 @@ def load(out):
     try:
         import xarray  # noqa: F401
     except ImportError:
-        raise ImportError(f"sweeps need the sweep extra: {_EXTRA}") from None
+        raise ImportError(f"sweeps need the sweep extra: {EXTRA}") from None
     path = Path(out) / RESULTS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path}: no sweep stored there")
     return Results.load(path, None).dataset()
 
 
-def _numbers(name, values):
-    values = np.atleast_1d(np.asarray(values, dtype=float)).tolist()
-    if not values:
+def _numbers(name, values) -> list:
+    """The grid values of ``name``: a non-empty list of distinct finite numbers."""
+    try:
+        array = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"grid: the values of {name!r} must be numbers, got {values!r}") from None
+    if not array.size:
         raise ValueError(f"grid: {name!r} has no values")
-    return values
+    if array.ndim > 1 or not np.isfinite(array).all() or len(set(array.tolist())) < array.size:
+        raise ValueError(f"grid: the values of {name!r} must be a list of distinct finite numbers, got {values!r}")
+    return array.tolist()
 
 
 def _progress(total, label):

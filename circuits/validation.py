@@ -1,31 +1,78 @@
 """Checks of user input at the API boundary; each message names the argument and the fix."""
 from __future__ import annotations
 
+import os
+import reprlib
+
 import numpy as np
-from brian2 import Quantity, second
+from brian2 import Hz, Quantity, second
 from brian2.units.fundamentalunits import DimensionMismatchError, fail_for_dimension_mismatch
 
-__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_time", "check_name",
-           "check_finite", "is_diagonal", "largest_eigenvalue", "positive_number"]
+__all__ = ["as_array", "as_timed_array", "as_covariance", "as_vector", "as_matrix", "as_rate", "as_time",
+           "check_name", "check_finite", "check_memory", "choice", "is_diagonal", "largest_eigenvalue",
+           "positive_number", "random_generator", "shown"]
+
+
+def _as_quantity(value, unit, kind: str, example: str, parameter: str, allow_zero: bool) -> Quantity:
+    """A single finite Quantity of ``unit``'s dimensions, > 0 (≥ 0 with ``allow_zero``)."""
+    if not isinstance(value, Quantity):
+        raise TypeError(f"{parameter} must be a Brian2 {kind} such as {example}, got {value!r}")
+    try:
+        fail_for_dimension_mismatch(value, unit)
+    except DimensionMismatchError:
+        raise TypeError(f"{parameter} must have units of {kind} (e.g. {example}), got {value!r}") from None
+    if value.size != 1 or not np.isfinite(float(value)) or float(value) < 0 or (float(value) == 0 and not allow_zero):
+        raise ValueError(f"{parameter} must be a single {'non-negative' if allow_zero else 'positive'}, finite "
+                         f"{kind}, got {value!r}")
+    return value
 
 
 def as_time(value, parameter: str) -> Quantity:
     """A positive time Quantity (e.g. ``10*ms``)."""
-    if not isinstance(value, Quantity):
-        raise TypeError(f"{parameter} must be a Brian2 time such as 10*ms, got {value!r}")
+    return _as_quantity(value, second, "time", "10*ms", parameter, allow_zero=False)
+
+
+def as_rate(value, parameter: str, allow_zero: bool = False) -> Quantity:
+    """A positive (or, ``allow_zero``, non-negative) rate Quantity (e.g. ``20*Hz``)."""
+    return _as_quantity(value, Hz, "rate", "20*Hz", parameter, allow_zero)
+
+
+def shown(value) -> str:
+    """A short repr of a user's value for an error message (arrays and long lists elided)."""
+    return reprlib.repr(value)
+
+
+def choice(value, choices: tuple, parameter: str):
+    """``value`` if it is one of ``choices`` (strings, None, False), else ``ValueError`` listing
+    them (arrays and other unhashable values are refused here, not by a failing ``in``)."""
+    if (value is None or isinstance(value, (str, bool))) and value in choices:
+        return value
+    raise ValueError(f"{parameter} must be one of {', '.join(map(repr, choices))}; got {shown(value)}")
+
+
+def random_generator(seed, parameter: str = "seed") -> np.random.Generator:
+    """NumPy's generator for ``seed``: None (fresh entropy), an integer ≥ 0, or a Generator."""
+    if seed is None or isinstance(seed, np.random.Generator) or (
+            isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.default_rng(seed)
+    raise TypeError(f"{parameter} must be None, an integer ≥ 0 or a numpy.random.Generator, got {shown(seed)}")
+
+
+def check_memory(needed: int, what: str):
+    """Refuse, before allocating, what cannot fit in this machine's memory (``needed`` bytes)."""
     try:
-        fail_for_dimension_mismatch(value, second)
-    except DimensionMismatchError:
-        raise TypeError(f"{parameter} must have units of time (e.g. 10*ms), got {value!r}") from None
-    if value.size != 1 or not np.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"{parameter} must be a single positive, finite time, got {value!r}")
-    return value
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):   # no sysconf (Windows): leave it to NumPy
+        return
+    if needed > available:
+        raise ValueError(f"{what} needs {needed / 2 ** 30:.3g} GiB, more than this machine's memory "
+                         f"({available / 2 ** 30:.3g} GiB); use smaller columns")
 
 
 def positive_number(value, parameter: str, allow_zero: bool = False) -> float:
     """A finite number > 0 (≥ 0 with ``allow_zero``), as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            or not np.isfinite(float(value)) or value < 0 or (value == 0 and not allow_zero):
         bound = "≥ 0" if allow_zero else "> 0"
         raise ValueError(f"{parameter} must be a finite number {bound}, got {value!r}")
     return float(value)

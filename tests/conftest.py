@@ -6,7 +6,7 @@ import pytest
 from brian2 import ms
 
 from circuits import Circuit
-from tests.reference import Edge, Level, Model
+from tests.reference import DeepEdge, Edge, Level, Model
 
 #: NumPy activations written independently of populations/activations.py (derivatives by hand).
 NUMPY_ACTIVATIONS = {
@@ -25,18 +25,33 @@ def edge(upper, lower, weights, activation="linear", bias=0.0):
     return e
 
 
-def build_circuit(model: Model, backend="dense", **kwargs) -> Circuit:
-    """The Circuit with the same levels and edges as the reference ``model``."""
+def deep_edge(upper, lower, weights, activations, biases, learning_rate=0.0, learn_bias=False):
+    """A reference DeepEdge with the hand-written NumPy activations named in ``activations``."""
+    pairs = [NUMPY_ACTIVATIONS[name] for name in activations]
+    e = DeepEdge(upper, lower, [np.asarray(w, float) for w in weights], [f for f, _ in pairs],
+                 [fp for _, fp in pairs], [np.asarray(c, float) for c in biases], learning_rate, learn_bias)
+    e.activation = list(activations)
+    return e
+
+
+def build_circuit(model: Model, backend="dense", errors="signed", **kwargs) -> Circuit:
+    """The Circuit with the same levels and edges as the reference ``model`` (every column
+    with ``errors`` "signed" or "rectified"; deep edges become deep projections, plastic if
+    their learning rate is set)."""
     circuit = Circuit(backend=backend, **kwargs)
     for name, level in model.levels.items():
         if level.sensory:
-            circuit.sensory(name, level.size, covariance=level.covariance)
+            circuit.sensory(name, level.size, covariance=level.covariance, errors=errors)
         else:
             prior = 0.0 if level.prior_mean is None else level.prior_mean
-            circuit.column(name, level.size, covariance=level.covariance, prior_mean=prior)
+            circuit.column(name, level.size, covariance=level.covariance, prior_mean=prior, errors=errors)
     for e in model.edges:
-        circuit.connect(e.upper, e.lower, weights=e.weights, activation=getattr(e, "activation", "linear"),
-                        bias=e.bias)
+        if isinstance(e, DeepEdge):
+            circuit.connect(e.upper, e.lower, weights=e.weights, activation=e.activation, bias=e.biases,
+                            plastic=bool(e.learning_rate), learning_rate=e.learning_rate, learn_bias=e.learn_bias)
+        else:
+            circuit.connect(e.upper, e.lower, weights=e.weights, activation=getattr(e, "activation", "linear"),
+                            bias=e.bias)
     return circuit
 
 

@@ -112,7 +112,7 @@ def test_derivative_mismatch_warns():
     ("bright", TypeError, ["stimulus", "numeric"]),
     (TimedArray(np.zeros((4, 2)), dt=1 * ms), ValueError, ["stimulus", "(K, 3)"]),
     (TimedArray(np.full((4, 3), np.nan), dt=1 * ms), ValueError, ["stimulus", "NaN"]),
-    ({"y": [1, 2, 3]}, ValueError, ["stimulus", "not sensory columns"]),
+    ({"y": [1, 2, 3]}, ValueError, ["stimulus", "not sensory or clamped columns"]),
 ])
 def test_bad_stimuli(stimulus, error, words):
     c, _, _ = small_circuit()

@@ -293,3 +293,29 @@ def test_a_killed_sweep_keeps_every_finished_point_and_resumes_the_rest(tmp_path
     assert sorted((r["x"], r["seed"]) for r in recorded(log)) == sorted(
         (float(x), s) for x in range(1, 9) for s in (0, 1) if (float(x), s) not in done)
     assert bool(resumed["done"].all())
+
+
+def test_a_sweep_records_the_versions_of_circuits_versions_and_dask_and_xarray():
+    """One home for versions: the dataset's attributes are circuits.versions() (as
+    ``<package>_version``) plus Dask's and xarray's."""
+    import dask
+    from circuits import versions
+    from circuits.sweeps import versions as sweep_versions
+    recorded = sweep_versions()
+    assert {key: recorded[f"{key.replace('-', '_')}_version"] for key in versions()} == versions()
+    assert recorded["dask_version"] == dask.__version__ and recorded["xarray_version"] == xr.__version__
+
+
+def test_a_duration_the_simulation_cannot_use_is_refused_before_any_point_runs(tmp_path):
+    """The check of ``pcsim run`` (circuits.simulations.duration), once, not as a failure of every point."""
+    with pytest.raises(ValueError, match="duration = 200 ms is too short for bogacz-variance"):
+        sweep("bogacz-variance", {"learning_rate": [0.01, 0.02]}, client="serial", duration=200 * ms, out=tmp_path)
+    assert not (tmp_path / RESULTS_FILE).exists()
+
+
+@pytest.mark.parametrize("seeds, error", [(1.5, TypeError), ("a", TypeError), ([0.5], TypeError), (np.nan, TypeError),
+                                          (0, ValueError), (-1, ValueError), ([1, 1], ValueError), ([], ValueError)])
+def test_bad_seeds_are_refused_naming_seeds(seeds, error):
+    """(circuits.sweep's grid is in tests/test_properties.py's random invalid inputs.)"""
+    with pytest.raises(error, match="seeds"):
+        sweep(lambda seed, x: {"y": x}, {"x": [1.0]}, seeds=seeds, client="serial")

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+from ..validation import choice
 from .base import Engine, RunPlan, SimulationDiverged
 from .cuda import CudaEngine
 from .runtime import RuntimeEngine
@@ -25,8 +26,7 @@ DEVICES = {engine.device: engine for engine in (RuntimeEngine, StandaloneEngine,
 def make_engine(device: str, graph, batch, divergence_threshold: float, check_interval, target=None,
                 standalone_directory=None) -> Engine:
     """The engine for ``device`` (options that the engine does not use must be left at None)."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")
+    choice(device, tuple(DEVICES), "device")
     if device == "runtime":
         if standalone_directory is not None:
             raise ValueError("standalone_directory is only used with the standalone devices")

@@ -21,16 +21,16 @@ facade, learning, sequences and analysis never know which engine runs.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from ..errors import SimulationDiverged
 from ..sequence import Sequence
 
-__all__ = ["Engine", "RunPlan", "SimulationDiverged", "describe_divergence", "find_divergence"]
-
-
-class SimulationDiverged(RuntimeError):
-    """A run produced non-finite or runaway rates; the message names the column and the fix."""
+__all__ = ["Engine", "RunPlan", "SimulationDiverged", "describe_divergence", "find_divergence", "own_objects",
+           "quiet_invalid_values"]
 
 
 @dataclass
@@ -38,8 +38,9 @@ class RunPlan:
     """One call of :meth:`Engine.run`.
 
     steps : how many steps of dt
-    stimuli : {sensory column name: constant batch-major vector, or a TimedArray read at the
-              time since the start of the run}; a sequence clamps its items itself
+    stimuli : {sensory or clamped column name: constant batch-major vector, a TimedArray read at
+              the time since the start of the run (sensory columns), or None (hold)}; a sequence
+              clamps its items itself
     record_every : record every k-th step (k ≥ 1), or 0 for the final state only
     learn : apply the learning rules every step (continuous learning)
     sequence : the items of :meth:`Circuit.run_sequence`, or None
@@ -100,14 +101,77 @@ class Engine(ABC):
 
 
 def find_divergence(graph, threshold: float):
-    """The first (column, population, symbol, largest |value|) whose μ or ε is non-finite or
-    beyond ``threshold``, or None (no strings are made unless something diverged)."""
+    """The first (column, population, symbol, largest |value|) whose μ, ε or interneuron
+    activity a is non-finite or beyond ``threshold``, or None (no strings are made unless
+    something diverged)."""
     for column in graph.columns.values():
-        for population, values, symbol in (("estimate", column.state.estimate, "μ"), ("error", column.state.error, "ε")):
-            largest = max(values.max(), -values.min()) if len(values) else 0.0   # no temporary; NaN stays NaN
+        state = column.state
+        for population, values, symbol in (("estimate", state.estimate, "μ"), ("error", state.error, "ε"),
+                                           ("interneuron", state.activity, "a")):
+            if values is None or not len(values):
+                continue
+            largest = max(values.max(), -values.min())   # no temporary; NaN stays NaN
             if not largest <= threshold:   # also true for NaN
                 return column.name, population, symbol, largest
     return None
+
+
+# -- Brian2's warnings about the engines' own objects -----------------------------------------
+#: Brian2 warns about values beyond this (or NaN) after every run (``invalid_values``).
+BRIAN2_INVALID = 1e50
+
+#: Names of the Brian2 objects engines create, and of the groups whose μ, ε and a the
+#: divergence check reads.
+_OWN, _CHECKED = set(), set()
+
+
+def own_objects(objects, checked_groups):
+    """Register the Brian2 objects an engine created (``checked_groups``: those whose values
+    :func:`find_divergence` reads).
+
+    Brian2 warns when an object that never ran is garbage-collected ("… is getting deleted, but
+    was never included in a network"), meant for objects a user forgot to add. An engine puts
+    every object it creates into its Network, so the warning only appears when a circuit is
+    dropped before its first run got going (built only to read its state, or its first run
+    failed): then it is noise after the real error, and it is not shown for these objects.
+    """
+    _OWN.update(obj.name for obj in objects)
+    _CHECKED.update(group.name for group in checked_groups)
+
+
+class _EngineObjects(logging.Filter):
+    """Drops Brian2's "never included in a network" warning for objects of :data:`_OWN`."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("The object '") and message.split("'", 2)[1] in _OWN)
+
+
+class _CheckedGroups(logging.Filter):
+    """Drops Brian2's ``invalid_values`` warning for groups the divergence check reads."""
+
+    def filter(self, record) -> bool:
+        return record.getMessage().split("'s variable '", 1)[0] not in _CHECKED
+
+
+logging.getLogger("brian2.core.base.unused_brian_object").addFilter(_EngineObjects())
+
+
+@contextlib.contextmanager
+def quiet_invalid_values(threshold: float):
+    """During a run: Brian2's own "NaN or very large values" warning (|value| > 1e50) for the
+    circuit's groups is left out when the engine's divergence check, which raises
+    :class:`SimulationDiverged` after the run, covers it (``threshold`` ≤ 1e50): the user sees
+    the one error that names the column and the fix."""
+    if threshold > BRIAN2_INVALID:
+        yield
+        return
+    logger, quiet = logging.getLogger("brian2.groups.group.invalid_values"), _CheckedGroups()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def describe_divergence(found, threshold: float, dt, when: str) -> str:

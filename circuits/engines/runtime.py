@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import inspect
 
+import numpy as np
 from brian2 import Clock, Network, NetworkOperation, TimedArray, second
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.groups.group import CodeRunner
@@ -22,11 +23,14 @@ from brian2.groups.group import CodeRunner
 from ..amortization import EncoderState
 from ..column import ColumnState
 from ..coupling import build_synapses, dense_couplings
+from ..dendrite import DendriteState
 from ..learning import apply_learning
-from ..recording import Recorder
+from ..recording import Recorder, recorded_sources
 from ..sequence import ItemBoundaries
-from ..validation import as_time
-from .base import Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence
+from ..spiking import SpikingNetwork
+from ..validation import as_time, choice
+from .base import (Engine, RunPlan, SimulationDiverged, describe_divergence, find_divergence, own_objects,
+                   quiet_invalid_values)
 
 __all__ = ["RuntimeEngine"]
 
@@ -43,9 +47,7 @@ class RuntimeEngine(Engine):
 
     def __init__(self, graph, batch, divergence_threshold, check_interval, target=None):
         super().__init__(graph, batch, divergence_threshold)
-        if target not in TARGETS:
-            raise ValueError(f"target must be None (Brian2's preference), 'cython' or 'numpy', got {target!r}")
-        self.target = target
+        self.target = choice(target, TARGETS, "target")
         self.check_interval = as_time(check_interval, "check_interval")
         self._check_every = max(1, int(round(float(self.check_interval / graph.timing.dt))))
 
@@ -53,7 +55,7 @@ class RuntimeEngine(Engine):
     def build(self):
         if self.built:
             return
-        graph, batch = self.graph, self.batch
+        graph = self.graph
         if not graph.columns:
             raise ValueError("the circuit has no columns; add them with sensory() and column()")
         if self.target == "numpy":
@@ -64,12 +66,24 @@ class RuntimeEngine(Engine):
         else:
             codeobj_class = None
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
-        groups, objects = {}, []
+        groups, objects, checked = {}, [], []
+        try:
+            self._build(clock, codeobj_class, groups, objects, checked)
+        finally:   # also when building failed half-way: see own_objects
+            own_objects([*groups.values(), *objects], checked)
+        self._network = Network(*objects, name="circuit")
+        self._steps_since_check, self._diverged, self._failure = 0, None, None
+        graph.freeze()
+        self.built = True
+
+    def _build(self, clock, codeobj_class, groups: dict, objects: list, checked: list):
+        """Create every Brian2 object into ``groups`` (by name) and ``objects`` (the Network's);
+        ``checked``: the column groups the divergence check reads."""
+        graph, batch = self.graph, self.batch
         for column in graph.columns.values():
             built = column.build_groups(clock, graph.timing, batch, codeobj_class)
-            if column.sensory:   # μ_0 has no differential equation: nothing to integrate
-                built["estimate"].state_updater.active = False
-            column.bind(built, ColumnState(batch, **_live(built, column.state_variables())))
+            checked += built.values()
+            column.bind(built, ColumnState.from_arrays(batch, _live(built, column.state_variables()), column.rectified))
             groups.update({group.name: group for group in built.values()})
         for encoder in graph.encoders.values():
             built = encoder.build_groups(clock, batch, codeobj_class)
@@ -77,6 +91,13 @@ class RuntimeEngine(Engine):
             updates = {key.split(":", 1)[1]: live.pop(key) for key in list(live) if key.startswith("update:")}
             encoder.bind(built, EncoderState(batch, updates=updates, **live))
             groups.update({group.name: group for group in built.values()})
+        for dendrite in graph.dendrites:
+            built = dendrite.build_groups(clock, batch, codeobj_class)
+            dendrite.bind(built, DendriteState(batch, **_live(built, dendrite.state_variables())))
+            groups.update({group.name: group for group in built.values()})
+        for group in groups.values():   # clamped sensory μ_0, compartments: nothing to integrate
+            if not group.equations.diff_eq_names:
+                group.state_updater.active = False
         objects += groups.values()
         self._clamps = {column.name: column.estimate.run_regularly(
             f"mu = stimulus_{column.name}(t - run_start, i)", when="start", order=-1,
@@ -86,63 +107,84 @@ class RuntimeEngine(Engine):
             name=f"{column.name}_attention", codeobj_class=codeobj_class)
             for column in graph.columns.values() if column.state.gain is not None}
         objects += [*self._clamps.values(), *self._attention_clamps.values()]
-        internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
-        dense = internal if graph.backend == "dense" else []
-        if graph.backend != "dense":
-            objects += [build_synapses(c, groups, clock, batch.copies, codeobj_class) for c in internal]
-        for projection in graph.projections:
-            if projection.backend == "dense":
-                dense += projection.couplings()
-            else:
-                projection.synapses = [build_synapses(c, groups, clock, batch.copies, codeobj_class)
-                                       for c in projection.couplings()]
-                objects += projection.synapses
-        self._couplings = dense_couplings(dense, groups, batch.batched) if dense else None
+        self._spikes, self._couplings, self._held = None, None, ()
+        if graph.spiking:   # every coupling is carried by spikes
+            self._spikes = SpikingNetwork(graph, groups, clock, batch, codeobj_class)
+            objects += self._spikes.objects
+        else:
+            objects += self._build_couplings(groups, codeobj_class)
         self._calls = []
         objects.append(NetworkOperation(self._step, when="before_groups", clock=clock, name="step"))
-        self._network = Network(*objects, name="circuit")
-        self._steps_since_check, self._diverged = 0, None
-        graph.freeze()
-        self.built = True
+
+    def _build_couplings(self, groups: dict, codeobj_class) -> list:
+        """The rate circuit's couplings: the Synapses ones (returned), and the function
+        computing the dense ones in the per-step network operation."""
+        graph, batch, objects = self.graph, self.batch, []
+        self._groups, self._paired = groups, set().union(*(c.paired_groups for c in graph.columns.values()))
+        if graph.backend != "dense":
+            internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
+            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=self._paired)
+                        for c in internal]
+        for projection in graph.projections:
+            if projection.backend != "dense":
+                projection.synapses = [build_synapses(c, groups, self._clock, batch.copies, codeobj_class,
+                                                      paired=self._paired) for c in projection.couplings()]
+                objects += projection.synapses
+        self._couplings, self._held = self._dense_couplings(), self._held_columns()
+        return objects
 
     @property
     def time(self) -> float:
         return float(self._network.t_) if self.built else 0.0
 
+    def _held_columns(self) -> tuple:
+        return tuple(name for name, column in self.graph.columns.items() if column.held)
+
+    def _dense_couplings(self):
+        """The function computing every dense coupling, made from the parts' couplings as they
+        are now (a held column's errors read its inferred value: see Column.hold)."""
+        graph = self.graph
+        parts = (*graph.columns.values(), *graph.encoders.values()) if graph.backend == "dense" else ()
+        dense = [c for part in parts for c in part.couplings()]
+        dense += [c for p in graph.projections if p.backend == "dense" for c in p.couplings()]
+        return (dense_couplings(dense, self._groups, self.batch.batched, self.batch.copies, self._paired)
+                if dense else None)
+
     # -- running -------------------------------------------------------------------------------
     def run(self, plan: RunPlan):
         self.build()
         network, graph = self._network, self.graph
+        if self._held_columns() != self._held:   # fixed predictions started or ended
+            self._couplings, self._held = self._dense_couplings(), self._held_columns()
         namespace = {}
-        for column in graph.sensory_columns:
-            stimulus, clamp = plan.stimuli.get(column.name), self._clamps[column.name]
-            clamp.active = isinstance(stimulus, TimedArray)
+        for name, clamp in self._clamps.items():
+            clamp.active = isinstance(plan.stimuli.get(name), TimedArray)
             if clamp.active:
-                namespace[f"stimulus_{column.name}"] = stimulus
-                column.estimate.run_start = network.t
-            elif stimulus is not None:   # None: hold the current value
-                column.state.estimate[:] = stimulus
+                namespace[f"stimulus_{name}"] = plan.stimuli[name]
+                graph.columns[name].estimate.run_start = network.t
+        for name, stimulus in plan.stimuli.items():   # sensory and clamped latent columns
+            if stimulus is not None and not isinstance(stimulus, TimedArray):   # None: hold the current value
+                graph.columns[name].state.estimate[:] = stimulus
         for name, clamp in self._attention_clamps.items():
             column = graph.columns[name]
             clamp.active = isinstance(column.attention, TimedArray)
             if clamp.active:   # the same gains for every copy of a batch
                 gains = column.attention
-                namespace[f"attention_{name}"] = TimedArray(self.batch.tile(gains.values), dt=gains.dt * second,
+                namespace[f"attention_{name}"] = TimedArray(column.state.tile(gains.values), dt=gains.dt * second,
                                                             name=f"attention_{name}")
                 column.error.run_start = network.t
             else:
                 column.apply_attention()
+        if self._spikes:
+            self._spikes.apply()
+            self._spikes.seed_run()
         calls, recorder, boundaries = [], None, None
         if plan.sequence is not None:
             boundaries = ItemBoundaries(graph, self.batch, plan.sequence)
             calls.append(boundaries.on_step)
         if plan.record_every:
-            sources = []
-            for column in graph.columns.values():
-                sources += [("estimate", column.name, column.state.estimate), ("error", column.name, column.state.error)]
-                if isinstance(column.attention, TimedArray):
-                    sources.append(("gain", column.name, column.state.gain))
-            recorder = Recorder(sources, self._clock.variables["t"].get_value(), plan.record_every, plan.steps)
+            recorder = Recorder(recorded_sources(graph), self._clock.variables["t"].get_value(), plan.record_every,
+                                plan.steps)
             calls.append(recorder.on_step)
         if self._couplings is not None:
             calls.append(self._couplings)
@@ -150,13 +192,17 @@ class RuntimeEngine(Engine):
             scale = float(graph.timing.dt / graph.timing.tau_estimate)
             calls.append(lambda: apply_learning(graph, scale))
         calls.append(self._count_to_check)
-        self._calls, self._diverged = calls, None
+        self._calls, self._diverged, self._failure = calls, None, None
         gc.freeze()  # Brian2 calls gc.collect() at every run; frozen objects are not rescanned
         try:
-            network.run(plan.steps * graph.timing.dt, namespace=namespace, report=plan.report)
+            # a diverging run overflows before it is stopped: it is reported once, as SimulationDiverged
+            with np.errstate(over="ignore", invalid="ignore"), quiet_invalid_values(self.divergence_threshold):
+                network.run(plan.steps * graph.timing.dt, namespace=namespace, report=plan.report)
         finally:
             gc.unfreeze()
         _keep_state_updater_code(network)
+        if self._failure is not None:
+            raise self._failure
         found = self._diverged or find_divergence(graph, self.divergence_threshold)
         if found is not None:
             raise SimulationDiverged(describe_divergence(found, self.divergence_threshold, graph.timing.dt,
@@ -166,8 +212,12 @@ class RuntimeEngine(Engine):
         return (recorder.trace() if recorder else None), (boundaries.trials() if boundaries else None)
 
     def _step(self):
-        for call in self._calls:
-            call()
+        try:
+            for call in self._calls:
+                call()
+        except SimulationDiverged as failure:   # a learning rule refused an unstable update
+            self._failure = failure
+            self._network.stop()
 
     def _count_to_check(self):
         """Every step: look for divergence every ``check_interval`` (counting steps: an
@@ -185,6 +235,8 @@ class RuntimeEngine(Engine):
             for column in self.graph.columns.values():
                 column.initial_state()
             self._network.t_ = 0.0
+            if self._spikes:
+                self._spikes.runs = 0
         self._diverged = None
 
 

@@ -18,8 +18,11 @@ backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0.
 programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
 silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
 checked on the results when the program ends. What needs Python during a run is refused with
-an error naming it: learning, encoders, sequences (``run_sequence``), attention that changes
-during a run. A program compiled for a time-varying stimulus takes stimuli of at most as many
+an error naming it: learning other than W's (and Kolen–Pollack B's), encoders, sequences
+(``run_sequence``), attention that changes during a run, fixed predictions. A spiking circuit
+(:mod:`circuits.spiking`) runs here too — its synapses carry spikes, its read-outs are recorded
+with the states, its weights and tonic inputs are passed as ``run_args``; couplings from or to
+rectified (ε+/ε−) populations stay ``Synapses``. A program compiled for a time-varying stimulus takes stimuli of at most as many
 steps as the first one rounded up to a power of two, and constant ones (a program compiled
 for a constant stimulus takes constant ones only). Brian2 keeps one standalone
 project per process: building a second standalone circuit ends the first one's runs.
@@ -36,10 +39,14 @@ import numpy as np
 from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, prefs,
                     second, set_device)
 
+from brian2 import seed as brian2_seed
+
 from ..column import ColumnState
 from ..compilation import cache_directory
+from ..dendrite import DendriteState
 from ..recording import Trace
-from .base import Engine, RunPlan
+from ..spiking import SpikingNetwork
+from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 from .compiled import CompiledDevice, StopAfter
 from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
 
@@ -68,6 +75,7 @@ class StandaloneEngine(Engine):
         self._monitors = {}
         self._couplings = None      # CompiledCouplings
         self._control = None        # the group whose "steps" ends each run
+        self._spikes = None         # the SpikingNetwork of a spiking circuit
         self._parameters = {}       # (group name, variable) -> the state array passed as run_args
         self._time = 0.0
 
@@ -83,6 +91,8 @@ class StandaloneEngine(Engine):
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
             refused.append("attention that changes during a run (a TimedArray gain)")
+        if any(c.held for c in graph.columns.values()):
+            refused.append("fixed predictions (hold: the error neurons' input is switched at run time)")
         if refused:
             self.refuse("; ".join(refused))
 
@@ -92,7 +102,13 @@ class StandaloneEngine(Engine):
         if not self.generated_couplings:
             raise ValueError(f"device={self.device!r} cannot learn during a run (its couplings are Synapses); "
                              f"use learn='trial' (applied after the run), device='cpp_standalone' or the runtime device")
+        if self.graph.spiking:
+            raise ValueError(f"device={self.device!r} cannot learn during a run of a spiking circuit; use "
+                             f"learn='trial' (applied after the run) or the runtime device")
         refused = [f"learned biases ({p.upper.name} → {p.lower.name})" for p in self.graph.projections if p.learn_bias]
+        refused += [f"plastic weights through dendritic compartments or onto rectified errors "
+                    f"({p.upper.name} → {p.lower.name})" for p in self.graph.projections
+                    if p.plastic and (len(p.couplings()) != 2 or p.lower.rectified)]
         refused += [f"plastic weights of the 'synapses' backend ({p.upper.name} → {p.lower.name})"
                     for p in self.graph.projections if p.plastic and p.backend != "dense"]
         refused += [f"plastic weights between columns in generalized coordinates ({p.upper.name} → {p.lower.name})"
@@ -130,30 +146,43 @@ class StandaloneEngine(Engine):
         _current["engine"] = self
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
         groups, objects = {}, []
-        for column in graph.columns.values():
-            built = column.build_groups(clock, graph.timing, batch)
-            fields = column.state_variables()
-            state = ColumnState(batch, **{f: np.zeros(built[p].N) for f, (p, v) in fields.items()})
-            column.bind(built, state)
+        parts = [(column, column.build_groups(clock, graph.timing, batch),
+                  lambda b, arrays, paired=column.rectified: ColumnState.from_arrays(b, arrays, paired))
+                 for column in graph.columns.values()]
+        parts += [(dendrite, dendrite.build_groups(clock, batch), lambda b, arrays: DendriteState(b, **arrays))
+                  for dendrite in graph.dendrites]
+        for part, built, make_state in parts:
+            fields = part.state_variables()
+            live = {f: np.zeros(built[p].N) for f, (p, v) in fields.items()}
+            part.bind(built, make_state(batch, live))
             for field, (population, variable) in fields.items():
-                self._parameters[(built[population].name, variable)] = getattr(state, field)
+                self._parameters[(built[population].name, variable)] = live[field]
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
         couplings = [c for column in graph.columns.values() for c in column.couplings()]
         sparse = {c.name for c in couplings} if graph.backend != "dense" else set()
-        for projection in graph.projections:
+        for projection in graph.projections:   # through their compartments
             couplings += projection.couplings()
             if projection.backend != "dense":
                 sparse |= {c.name for c in projection.couplings()}
         if not self.generated_couplings:   # every coupling a Synapses object
             sparse = {c.name for c in couplings}
+        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+        if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
+            couplings, sparse = [], set()
+            self._spikes = SpikingNetwork(graph, groups, clock, batch)
+            objects += self._spikes.objects
+            if graph.seed is not None:
+                brian2_seed(graph.seed)
         self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse,
-                                          links=self.generated_couplings)
+                                          links=self.generated_couplings, paired=paired)
         objects += self._couplings.objects
         if self.generated_couplings:
-            objects += build_learning([p for p in graph.projections if p.backend == "dense"], self._couplings,
-                                      groups, clock)
+            if not graph.spiking:
+                objects += build_learning([p for p in graph.projections if p.backend == "dense"
+                                           and len(p.couplings()) == 2 and not p.lower.rectified],
+                                          self._couplings, groups, clock)
             self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control",
                                         clock=clock)
             objects += [self._control, StopAfter(self._control, clock)]
@@ -180,6 +209,7 @@ class StandaloneEngine(Engine):
             for name, value in self._preferences().items():
                 prefs[name] = value
             objects = self._build()
+            own_objects(objects, self._groups.values())
             namespace, settings = {}, {}
             dt = self.graph.timing.dt
             for column in self.graph.sensory_columns:
@@ -200,22 +230,26 @@ class StandaloneEngine(Engine):
                                                              order=-1, name=f"{column.name}_clamp"))
             if plan.record_every:
                 for column in self.graph.columns.values():
-                    for population, variable in (("estimate", "mu"), ("error", "eps")):
+                    fields = column.state_variables()
+                    recorded = [fields["estimate"], fields["error"]]
+                    recorded += [fields["estimate_rate"], fields["error_rate"]] if self.graph.spiking else []
+                    for population, variable in recorded:
                         group = getattr(column, population)
                         # every step: on the circuit's clock, so that the program has one clock and its
                         # main.cpp does not depend on the order of a set of clocks (a new process then
                         # regenerates it identically; with a clock per monitor only main.o recompiles)
                         timing = ({"clock": self._clock} if plan.record_every == 1
                                   else {"dt": plan.record_every * dt})
-                        monitor = StateMonitor(group, variable, record=True, name=f"{group.name}_monitor", **timing)
-                        self._monitors[(column.name, variable)] = monitor
+                        monitor = StateMonitor(group, variable, record=True, name=f"{group.name}_{variable}_monitor",
+                                               **timing)
+                        self._monitors[(column.name, population, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
             longest = _LONGEST if self.generated_couplings else plan.steps   # StopAfter ends a run
             self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
             plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
-            key = structure_key(*self._structure, dt=float(dt), tau_estimate=float(timing.tau_estimate),
+            key = structure_key(*self._structure, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
                                 tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
                                 record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
@@ -237,7 +271,9 @@ class StandaloneEngine(Engine):
             self._check_continuous_learning()
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
-        missing = [name for name, stimulus in plan.stimuli.items() if stimulus is None]
+        if any(c.held for c in graph.columns.values()):
+            self.refuse("fixed predictions (hold: the error neurons' input is switched at run time)")
+        missing = [column.name for column in graph.sensory_columns if plan.stimuli.get(column.name) is None]
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
@@ -259,6 +295,9 @@ class StandaloneEngine(Engine):
                              f"{self._steps * graph.timing.dt}); got {plan.steps * graph.timing.dt}. Build a new "
                              f"Circuit for another")
         run_args = {self._control.steps: plan.steps} if self._control is not None else {}
+        for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
+            if not column.sensory and plan.stimuli.get(column.name) is not None:
+                column.state.estimate[:] = plan.stimuli[column.name]
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"
@@ -286,28 +325,35 @@ class StandaloneEngine(Engine):
         run_args.update(self._couplings.run_args())   # the current matrices (weights, Σ, flows)
         step = float(graph.timing.dt / graph.timing.tau_estimate) if plan.learn else 0.0
         run_args.update(learning_args(self._couplings, step))
+        if self._spikes:
+            run_args.update(self._spikes.parameters())
         project = Path(self.directory)
         results, arguments = _process_directories(project)      # processes may share the cached program
-        self._device.run(self.directory, results_directory=results.name, with_output=False,
-                         run_args=_command_line(run_args, arguments))
+        with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
+            self._device.run(self.directory, results_directory=results.name, with_output=False,
+                             run_args=_command_line(run_args, arguments))
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
         if plan.learn:
             read_learned(self._couplings)
         trace = None
         if plan.record_every:
-            t = self._recorded(next(iter(graph.columns)), "mu", "t")[:, 0] + self._time
-            trace = Trace(t, {name: self._recorded(name, "mu") for name in graph.columns},
-                          {name: self._recorded(name, "eps") for name in graph.columns})
+            columns = graph.columns
+            t = self._recorded(next(iter(columns)), "estimate", "mu", "t")[:, 0] + self._time
+            rates = {name: {population: self._recorded(name, population, "readout") for population in
+                            ("estimate", "error")} for name in columns} if graph.spiking else {}
+            trace = Trace(t, {name: self._recorded(name, *c.state_variables()["estimate"]) for name, c in columns.items()},
+                          {name: self._recorded(name, *c.state_variables()["error"]) for name, c in columns.items()},
+                          firing_rates=rates)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
         return trace, None
 
-    def _recorded(self, column: str, variable: str, field: str | None = None) -> np.ndarray:
+    def _recorded(self, column: str, population: str, variable: str, field: str | None = None) -> np.ndarray:
         """(steps recorded, neurons) of a monitor's ``field`` (default: the variable itself),
         read from the run's results (Brian2's own reader assumes every run records as many
         steps as the first)."""
-        monitor = self._monitors[(column, variable)]
+        monitor = self._monitors[(column, population, variable)]
         recorded = monitor.variables[field or variable]
         path = Path(self._device.results_dir) / self._device.get_array_filename(recorded)
         return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if field else len(monitor.record))

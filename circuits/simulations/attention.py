@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import TimedArray, ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..sweeps import Output, Parameter
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "attention"
 DESCRIPTION = ("cue combination: one latent, two channels (a = 1, b = -1); attention (precision "
                "gain) switches from a to b halfway; the estimate follows the precision-weighted mean")
 DEFAULT_DURATION = 1600 * ms
+DURATION_STEP = MINIMUM_DURATION = 0.2 * ms   # two steps of dt: attention switches after half of them
 PRIOR_MEAN, PRIOR_VARIANCE, A, B = 0.0, 4.0, 1.0, -1.0
 ATTENDED = 4.0     # default γ; the other channel gets 1/γ
 TAU_ESTIMATE, TAU_ERROR = 10 * ms, 2 * ms
@@ -65,6 +67,7 @@ def build(tau_error=TAU_ERROR) -> Circuit:
 def simulate(duration=DEFAULT_DURATION, seed=0, *, gain=ATTENDED, noise=0.0, tau_error=TAU_ERROR) -> Outcome:
     """Attention γ on a for the first half, on b for the second (the other channel 1/γ).
     ``seed`` draws the readings when ``noise`` > 0 (with no noise they are a = 1, b = −1)."""
+    check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     if not gain > 0 or not noise >= 0:
         raise ValueError(f"gain must be positive and noise non-negative, got gain={gain}, noise={noise}")
     rng = np.random.default_rng(seed)
@@ -85,25 +88,28 @@ def simulate(duration=DEFAULT_DURATION, seed=0, *, gain=ATTENDED, noise=0.0, tau
                "estimate_attending_a": at_switch, "expected_attending_a": first,
                "estimate_attending_b": at_end, "expected_attending_b": second}
     table = [("mu_z attending a", at_switch, first), ("mu_z attending b", at_end, second)]
-    return Outcome(summary, table, lambda: {"attention": _figure(rec, first, second, half)})
+    return Outcome(summary, table, lambda: {"attention": _figure(rec, first, second, half, (a, b), attended)})
 
 
-def _figure(rec, first, second, half) -> Figure:
-    figure = Figure(figsize=(9, 3.3), layout="constrained")
-    left, right = figure.subplots(1, 2)
+@style.styled
+def _figure(rec, first, second, half, readings, gain):
+    figure, (left, right) = style.figure(1, 2, height=2.5)
     t = np.asarray(rec.t / ms)
     switch = float(half / ms)
-    left.plot(t, rec.estimate["z"][:, 0], "k", label="μ_z")
-    left.hlines([first, second], [0, switch], [switch, t[-1]], colors="tab:red", linestyles="--",
-                label="precision-weighted mean")
-    left.set(xlabel="time (ms)", title="estimate as attention moves from a to b")
-    left.legend(frameon=False, loc="lower left")
-    right.plot(t, rec.error["a"][:, 0], label="ε_a (channel a = 1)")
-    right.plot(t, rec.error["b"][:, 0], label="ε_b (channel b = −1)")
-    for ax in (left, right):
-        ax.axvline(switch, color="0.6", lw=0.8)
-    right.set(xlabel="time (ms)", title="per-channel errors ε = γ (x − μ): attended ones larger")
-    right.legend(frameon=False)
+    left.plot(t, rec.estimate["z"][:, 0], color=style.COLORS["circuit"], label="estimate μ_z")
+    left.hlines([first, second], [0, switch], [switch, t[-1]], colors=style.COLORS["reference"], linestyles="--",
+                lw=1, label="precision-weighted mean")
+    style.label(left, x=("time", "ms"), y=("estimate μ_z", "a.u."), title="estimate as attention moves from a to b")
+    left.legend(loc="lower left")
+    right.plot(t, rec.error["a"][:, 0], label=f"ε_a (channel a = {readings[0]:.3g})")
+    right.plot(t, rec.error["b"][:, 0], label=f"ε_b (channel b = {readings[1]:.3g})")
+    for ax, height in ((left, 0.45), (right, 0.2)):
+        style.tolerance_line(ax, switch, f"attention a → b (γ = {gain:g} ↔ {1 / gain:g})", horizontal=False,
+                             at=height)
+    style.label(right, x=("time", "ms"), y=("sensory errors ε", "a.u."),
+                title="errors ε = γ (x − μ): the attended one is larger")
+    right.legend(loc="lower left")
+    style.panel_letters(figure)
     return figure
 
 
@@ -114,47 +120,56 @@ def spread(gain, noise):
     return noise * np.hypot(gain, 1 / gain) / (1 / PRIOR_VARIANCE + gain + 1 / gain)
 
 
-def sweep_figure(dataset) -> Figure:
+@style.styled
+def sweep_figure(dataset):
     """The attention study from ``pcsim sweep attention --grid 'gain=… noise=σ' --seeds N``:
     the estimate against γ (each seed, the mean over seeds, the closed form ± its spread) and
-    the spread over seeds against its closed form. Other swept parameters: their first value."""
+    the spread over seeds against its closed form (measured with 2 seeds or more). Other swept
+    parameters: their first value; γ not swept: its default."""
     first = {dim: 0 for dim in dataset["done"].dims if dim not in ("gain", "seed")}
     data = dataset.isel(first)
+    if "gain" not in data.dims:
+        data = data.expand_dims(gain=[ATTENDED])
+    seeds = data.sizes["seed"]
     noise = float(data["noise"]) if "noise" in data.coords else 0.0
     gains = data["gain"].values
     dense = np.geomspace(gains.min(), gains.max(), 200)
-    figure = Figure(figsize=(9.5, 4.0), layout="constrained")
-    left, right = figure.subplots(1, 2)
+    figure, (left, right) = style.figure(1, 2, height=3.0)
     for name, colour, label, expected in (
-            ("estimate_attending_a", "tab:blue", "attending a (γ_a = γ, γ_b = 1/γ)", weighted_mean(dense, 1 / dense)),
-            ("estimate_attending_b", "tab:orange", "attending b (γ_a = 1/γ, γ_b = γ)", weighted_mean(1 / dense, dense))):
+            ("estimate_attending_a", style.PALETTE[0], "attending a (γ_a = γ, γ_b = 1/γ)",
+             weighted_mean(dense, 1 / dense)),
+            ("estimate_attending_b", style.PALETTE[1], "attending b (γ_a = 1/γ, γ_b = γ)",
+             weighted_mean(1 / dense, dense))):
         values = data[name].transpose("gain", "seed").values
         jitter = np.exp(np.linspace(-0.06, 0.06, values.shape[1]))
-        left.scatter((gains[:, None] * jitter).ravel(), values.ravel(), s=6, color=colour, alpha=0.35, lw=0)
-        left.plot(gains, np.nanmean(values, axis=1), "o", color=colour, ms=5, label=f"μ_z, {label}")
+        left.scatter((gains[:, None] * jitter).ravel(), values.ravel(), s=5, color=colour, alpha=0.35, lw=0)
+        left.plot(gains, np.nanmean(values, axis=1), "o", color=colour, ms=4, label=f"μ_z, {label}")
         left.plot(dense, expected, color=colour, lw=1)
         left.fill_between(dense, expected - spread(dense, noise), expected + spread(dense, noise),
                           color=colour, alpha=0.12, lw=0)
-        right.plot(gains, np.nanstd(values, axis=1, ddof=1), "o", color=colour, ms=5)
-    seeds = data.sizes["seed"]
+        if seeds > 1:
+            right.plot(gains, np.nanstd(values, axis=1, ddof=1), "o", color=colour, ms=4)
     expected = spread(dense, noise)
-    right.plot(dense, expected, "k", lw=1, label="closed form σ·√(γ² + γ⁻²)/(¼ + γ + γ⁻¹)")
-    sampling = 1 / np.sqrt(2 * (seeds - 1))       # relative standard error of a standard deviation
-    right.fill_between(dense, expected * (1 - sampling), expected * (1 + sampling), color="0.5", alpha=0.15, lw=0,
-                       label=f"± its standard error over {seeds} seeds")
+    right.plot(dense, expected, color=style.COLORS["exact"], lw=1, label="closed form σ·√(γ² + γ⁻²)/(¼ + γ + γ⁻¹)")
+    if seeds > 1:
+        sampling = 1 / np.sqrt(2 * (seeds - 1))       # relative standard error of a standard deviation
+        right.fill_between(dense, expected * (1 - sampling), expected * (1 + sampling), color=style.GREY,
+                           alpha=0.25, lw=0, label=f"± its standard error over {seeds} seeds")
     worst = float(np.nanmax(np.abs(data["estimate_attending_a"] - data["expected_attending_a"])))
-    left.set(xscale="log", xlabel="attention gain γ", ylabel="estimate μ_z",
-             title=f"estimate: {seeds} seeds (dots), mean, closed form ± spread\n"
-                   f"(|circuit − precision-weighted mean| ≤ {worst:.0e})")
-    left.axhline(A, color="0.6", lw=0.6, ls=":")
-    left.axhline(B, color="0.6", lw=0.6, ls=":")
-    figure.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncol=2, frameon=False, fontsize=8)
-    right.set(xscale="log", xlabel="attention gain γ", ylabel=f"std of μ_z over {seeds} seeds",
-              title=f"spread of the estimate (readings noise σ = {noise:g}):\nleast when attention matches "
-                    "the true precisions (γ = 1)")
-    right.legend(frameon=False, fontsize=8, loc="upper center")
+    for value in (A, B):
+        left.axhline(value, color=style.GREY, lw=0.6, ls=":")
+    style.label(left, x=("attention gain γ", "Π′/Π"), y=("estimate μ_z", "a.u."),
+                title=f"estimate: {seeds} seeds (dots), mean, closed form ± spread\n"
+                      f"(|circuit − precision-weighted mean| ≤ {worst:.0e})")
+    figure.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncols=2)
+    style.label(right, x=("attention gain γ", "Π′/Π"), y=(f"std of μ_z over {seeds} seeds", "a.u."),
+                title=f"spread of the estimate (readings noise σ = {noise:g}):\nleast when attention matches "
+                      "the true precisions (γ = 1)")
+    right.legend(loc="upper center")
     right.set_ylim(0, None)
     for ax in (left, right):
+        ax.set_xscale("log")
         ax.set_xticks(gains, [f"{g:g}" for g in gains])
         ax.minorticks_off()
+    style.panel_letters(figure)
     return figure

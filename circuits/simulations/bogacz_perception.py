@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..sweeps import Output, Parameter
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "bogacz-perception"
 DESCRIPTION = ("Bogacz 2017 exercises 1-3: one latent column with prior N(3, 1) explains "
                "u = 2 through g(v) = v^2; converges to phi* = 1.567468")
 DEFAULT_DURATION = 600 * ms
+DURATION_STEP = MINIMUM_DURATION = 0.1 * ms   # dt
 OBSERVATION, PRIOR_MEAN, PRIOR_VARIANCE, SENSORY_VARIANCE = 2.0, 3.0, 1.0, 1.0
 TAU = 10 * ms
 PARAMETERS = (Parameter("observation", OBSERVATION, None, "the light intensity u"),
@@ -74,6 +76,7 @@ def posterior_density(v: np.ndarray, observation=OBSERVATION, sensory_variance=S
 def simulate(duration=DEFAULT_DURATION, seed=0, *, observation=OBSERVATION,
              sensory_variance=SENSORY_VARIANCE) -> Outcome:
     """``seed`` is recorded but unused: this simulation is deterministic."""
+    check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     circuit = build(sensory_variance)
     rec = circuit.run(duration, stimulus=[observation])
     phi, error_prior, error_sensory = circuit.estimate("phi")[0], circuit.error("phi")[0], circuit.error("u")[0]
@@ -93,42 +96,45 @@ def simulate(duration=DEFAULT_DURATION, seed=0, *, observation=OBSERVATION,
              ("phi (gradient ascent)", float(ascent[-1]), phi_star),
              ("eps_p", error_prior, expected_prior),
              ("eps_u", error_sensory, expected_sensory)]
-    shown = np.asarray(rec.t < 10 * TAU)   # Bogacz plots the first few time constants
-    t = np.asarray(rec.t / ms)[shown]
+    t = np.asarray(rec.t / ms)
     return Outcome(summary, table, lambda: {
         "bogacz_fig2a_posterior": _posterior_figure(phi_star, observation, sensory_variance),
-        "bogacz_fig2b_gradient_ascent": _ascent_figure(t, ascent[shown], rec.estimate["phi"][shown, 0], phi_star),
-        "bogacz_fig3_network": _network_figure(t, rec, shown)})
+        "bogacz_fig2b_gradient_ascent": _ascent_figure(t, ascent, rec.estimate["phi"][:, 0], phi_star),
+        "bogacz_fig3_network": _network_figure(t, rec)})
 
 
-def _posterior_figure(phi_star, observation, sensory_variance) -> Figure:
-    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
-    ax = figure.subplots()
+@style.styled
+def _posterior_figure(phi_star, observation, sensory_variance):
+    figure, ax = style.figure(width="single", height=2.5)
     v = np.linspace(0.01, 5, 1000)
-    ax.plot(v, posterior_density(v, observation, sensory_variance), color="k")
-    ax.axvline(phi_star, color="tab:red", ls="--", lw=1, label=f"φ* = {phi_star:.6f}")
-    ax.set(xlabel="v (food size)", ylabel=f"p(v | u = {observation:g})", title="Fig. 2a: posterior")
-    ax.legend(frameon=False)
+    ax.plot(v, posterior_density(v, observation, sensory_variance), color=style.COLORS["reference"])
+    ax.axvline(phi_star, color=style.COLORS["prediction"], ls="--", lw=1, label=f"φ* = {phi_star:.6f}")
+    style.label(ax, x=("food size v", "a.u."), y=("posterior density p(v | u)", "1/a.u."),
+                title=f"Fig. 2a: posterior given u = {observation:g}")
+    ax.legend()
     return figure
 
 
-def _ascent_figure(t, ascent, circuit_phi, phi_star) -> Figure:
-    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
-    ax = figure.subplots()
-    ax.plot(t, ascent, color="k", label="gradient ascent (exercise 2)")
-    ax.plot(t, circuit_phi, color="tab:blue", ls="--", label="neural circuit (exercise 3)")
-    ax.axhline(phi_star, color="tab:red", lw=0.8, ls=":", label="φ*")
-    ax.set(xlabel="time (ms)", ylabel="φ", title="Fig. 2b: estimate over time")
-    ax.legend(frameon=False)
+@style.styled
+def _ascent_figure(t, ascent, circuit_phi, phi_star):
+    figure, ax = style.figure(width="single", height=2.5)
+    ax.plot(t, ascent, color=style.COLORS["reference"], label="gradient ascent (exercise 2)")
+    ax.plot(t, circuit_phi, color=style.COLORS["circuit"], ls="--", label="neural circuit (exercise 3)")
+    ax.axhline(phi_star, color=style.COLORS["prediction"], lw=0.8, ls=":", label=f"φ* = {phi_star:.4f}")
+    ax.set_xlim(0, t[-1] + (t[1] - t[0] if len(t) > 1 else 0))
+    style.label(ax, x=("time", "ms"), y=("estimate φ", "a.u."), title="Fig. 2b: estimate over time")
+    ax.legend(loc="upper right")
     return figure
 
 
-def _network_figure(t, rec, shown) -> Figure:
-    figure = Figure(figsize=(4.2, 3.2), layout="constrained")
-    ax = figure.subplots()
-    ax.plot(t, rec.estimate["phi"][shown, 0], label="φ (estimate)")
-    ax.plot(t, rec.error["phi"][shown, 0], label="ε_p (prior error)")
-    ax.plot(t, rec.error["u"][shown, 0], label="ε_u (sensory error)")
-    ax.set(xlabel="time (ms)", title="Fig. 3: the circuit's activity")
-    ax.legend(frameon=False, loc="center right")
+@style.styled
+def _network_figure(t, rec):
+    figure, ax = style.figure(width="single", height=2.5)
+    ax.plot(t, rec.estimate["phi"][:, 0], label="φ (estimate)")
+    ax.plot(t, rec.error["phi"][:, 0], label="ε_p (prior error)")
+    ax.plot(t, rec.error["u"][:, 0], label="ε_u (sensory error)")
+    ax.axhline(0, color=style.GREY, lw=0.6)
+    ax.set_xlim(0, t[-1] + (t[1] - t[0] if len(t) > 1 else 0))
+    style.label(ax, x=("time", "ms"), y=("activity", "a.u."), title="Fig. 3: the circuit's activity")
+    ax.legend(loc="center right")
     return figure

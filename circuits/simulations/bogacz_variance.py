@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import StateMonitor, ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..sweeps import Output, Parameter
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "bogacz-variance"
@@ -19,6 +20,7 @@ DESCRIPTION = ("Bogacz 2017 exercise 5: an error neuron and an interneuron learn
                "(true 2) of phi ~ N(5, 2), one update per 20-tau trial; --duration sets the trials")
 TRIAL = 200 * ms           # 20 τ
 DEFAULT_DURATION = 1000 * TRIAL
+DURATION_STEP, MINIMUM_DURATION = TRIAL, 2 * TRIAL
 MEAN, VARIANCE, RATE = 5.0, 2.0, 0.01
 PARAMETERS = (Parameter("learning_rate", RATE, None, "α of ΔΣ = α (ε e − 1), once per trial"),)
 OUTPUTS = (Output("variance_final", (), "1", "Σ after the last trial"),
@@ -35,9 +37,7 @@ def build(learning_rate=RATE) -> Circuit:
 
 def simulate(duration=DEFAULT_DURATION, seed=0, *, learning_rate=RATE) -> Outcome:
     """``seed`` draws the samples of φ."""
-    trials = int(round(float(duration / TRIAL)))
-    if trials < 2:
-        raise ValueError(f"duration must cover at least 2 trials of {TRIAL}")
+    trials = check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     samples = np.random.default_rng(seed).normal(MEAN, np.sqrt(VARIANCE), size=(trials, 1))
     example_circuit = build()
     interneuron = StateMonitor(example_circuit.columns["phi"].interneuron, "activity", record=True,
@@ -56,21 +56,22 @@ def simulate(duration=DEFAULT_DURATION, seed=0, *, learning_rate=RATE) -> Outcom
                "variance_std_second_half": float(later.std())}
     table = [("mean Sigma, 2nd half of trials", float(later.mean()), VARIANCE),
              ("final Sigma", float(circuit.covariance("phi")[0, 0]), VARIANCE)]
-    figure = _figure(example, interneuron.activity[0], samples[0, 0], sigma)
-    return Outcome(summary, table, {"bogacz_variance": figure})
+    return Outcome(summary, table, lambda: {
+        "bogacz_variance": _figure(example, interneuron.activity[0], samples[0, 0], sigma, learning_rate)})
 
 
-def _figure(example, interneuron, sample, sigma) -> Figure:
-    figure = Figure(figsize=(9, 3.3), layout="constrained")
-    left, right = figure.subplots(1, 2, width_ratios=[1, 1.6])
+@style.styled
+def _figure(example, interneuron, sample, sigma, learning_rate):
+    figure, (left, right) = style.figure(1, 2, width_ratios=[1, 1.6])
     t = np.asarray(example.t / ms)
     left.plot(t, example.error["phi"][:, 0], label="ε (error neuron)")
     left.plot(t, interneuron, label="e (interneuron)")
-    left.axhline(sample - MEAN, color="0.5", ls=":", lw=0.8, label="φ − g (fixed point, Σ = 1)")
-    left.set(xlabel="time in trial (ms)", title=f"one trial, φ = {sample:.2f}, Σ = 1")
-    left.legend(frameon=False)
-    right.plot(np.arange(len(sigma)), sigma, color="k", lw=0.8, label="Σ (learned)")
-    right.axhline(VARIANCE, color="tab:red", ls="--", lw=1, label="true variance")
-    right.set(xlabel="trial", ylabel="Σ", title="Σ over trials (ΔΣ = 0.01 (εe − 1))")
-    right.legend(frameon=False)
+    left.axhline(sample - MEAN, color=style.GREY, ls=":", lw=0.9, label="φ − g (fixed point, Σ = 1)")
+    style.label(left, x=("time in trial", "ms"), y=("activity", "a.u."), title=f"one trial: φ = {sample:.2f}, Σ = 1")
+    left.legend()
+    right.plot(np.arange(1, len(sigma) + 1), sigma, color=style.COLORS["circuit"], lw=0.8, label="Σ (learned)")
+    right.axhline(VARIANCE, color=style.COLORS["reference"], ls="--", lw=1, label=f"true variance {VARIANCE:g}")
+    style.label(right, x="trial", y=("variance Σ", "a.u."), title=f"Σ over trials, ΔΣ = {learning_rate:g} (εe − 1)")
+    right.legend(loc="lower right")
+    style.panel_letters(figure)
     return figure

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import ms, second
-from matplotlib.figure import Figure
 from scipy.linalg import expm
 
 from ..circuit import Circuit
 from ..sweeps import Output
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "generalized-tracking"
@@ -32,6 +33,7 @@ OSCILLATOR_FREQUENCY, DAMPING = 1.0, 0.05   # ω₀ (rad/s), ζ
 NOISE, SMOOTHNESS, ORDER = 0.1, 0.5, 3      # observation noise σ, its smoothness s (s), order
 SENSORY_VARIANCE, STATE_VARIANCE = 0.1, 0.1
 BURN_IN = 5.0                               # s before the oscillator errors are measured
+DURATION_STEP, MINIMUM_DURATION = DT, (BURN_IN + 1) * second
 PARAMETERS = ()                             # seeds only: each draws the observation noise
 OUTPUTS = (
     Output("sine_error_order_1", (), "1", "error amplitude tracking the sine at order 1", "sine/error_order_1"),
@@ -120,9 +122,8 @@ def track_oscillator(order: int, t, x, observation):
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     """``duration``: of the oscillator run (the sine runs take 8 s each); ``seed``: its noise."""
+    check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     duration = float(duration / second)
-    if duration <= BURN_IN + 1:
-        raise ValueError(f"duration must exceed the {BURN_IN:g} s burn-in by at least 1 s")
     plain_expected, moving_expected = sine_error_amplitudes()
     sine = {order: track_sine(order) for order in (1, 2)}
     t, x, observation = oscillator(duration, seed)
@@ -143,32 +144,37 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
              (f"oscillator RMS position, order {ORDER}", float(tracked[ORDER][0][0]), "< order 1"),
              ("oscillator RMS velocity, order 1", float(tracked[1][0][1]), "(not observed)"),
              (f"oscillator RMS velocity, order {ORDER}", float(tracked[ORDER][0][1]), "< order 1")]
-    figure = _figure(sine, (t, x, observation), tracked)
-    return Outcome(summary, table, {"generalized_tracking": figure})
+    return Outcome(summary, table, lambda: {"generalized_tracking": _figure(sine, (t, x, observation), tracked)})
 
 
-def _figure(sine, data, tracked) -> Figure:
-    figure = Figure(figsize=(10, 6.5), layout="constrained")
-    axes = figure.subplots(2, 2)
+@style.styled
+def _figure(sine, data, tracked):
+    figure, axes = style.figure(2, 2, height=4.8)
     times, target = sine[1][0], sine[1][1]
-    axes[0, 0].plot(times, target, color="0.6", lw=3, label="y = sin t")
-    for order, color in ((1, "C0"), (2, "C3")):
-        axes[0, 0].plot(times, sine[order][2], color=color, label=f"μ, order {order}")
-        axes[0, 1].plot(times, target - sine[order][2], color=color,
+    colors = {1: style.PALETTE[0], 2: style.PALETTE[1], ORDER: style.PALETTE[1]}
+    axes[0, 0].plot(times, target, color=style.GREY, lw=3, label="y = sin t")
+    for order in (1, 2):
+        axes[0, 0].plot(times, sine[order][2], color=colors[order], label=f"μ, order {order}")
+        axes[0, 1].plot(times, target - sine[order][2], color=colors[order],
                         label=f"order {order}: max |y − μ| = {sine[order][3]:.4f}")
-    axes[0, 0].set(xlabel="time (s)", ylabel="y, μ", title="Tracking a sine (κ = 10 s⁻¹)")
-    axes[0, 1].set(xlabel="time (s)", ylabel="y − μ", ylim=(-0.15, 0.15),
-                   title="Tracking error: ω/√(ω²+κ²) vs ω²/(ω²+κ²)")
+    style.label(axes[0, 0], x=("time", "s"), y=("y, μ", "a.u."), title=f"tracking a sine (κ = {KAPPA:g} s⁻¹)")
+    style.label(axes[0, 1], x=("time", "s"), y=("tracking error y − μ", "a.u."),
+                title="error: ω/√(ω²+κ²) vs ω²/(ω²+κ²)")
     t, x, observation = data
-    axes[1, 0].plot(t, observation[:, 0], color="0.75", lw=0.8, label="observation y")
-    axes[1, 0].plot(t, x[:, 0], color="k", lw=1.5, label="true position")
-    for order, color in ((1, "C0"), (ORDER, "C3")):
+    axes[1, 0].plot(t, observation[:, 0], color=style.GREY, lw=0.6, label="observation y")
+    axes[1, 0].plot(t, x[:, 0], color=style.COLORS["reference"], lw=1.5, label="true position")
+    for order in (1, ORDER):
         rms, times, estimate = tracked[order]
-        axes[1, 0].plot(times, estimate[:, 0], color=color, lw=1, label=f"order {order} (RMS {rms[0]:.3f})")
-        axes[1, 1].plot(times, estimate[:, 1], color=color, lw=1, label=f"order {order} (RMS {rms[1]:.3f})")
-    axes[1, 1].plot(t, x[:, 1], color="k", lw=1.5, label="true velocity")
-    axes[1, 0].set(xlabel="time (s)", ylabel="position", title="Damped oscillator: position")
-    axes[1, 1].set(xlabel="time (s)", ylabel="velocity", title="Velocity (never observed)")
-    for axis in axes.flat:
-        axis.legend(fontsize=7, loc="upper right")
+        axes[1, 0].plot(times, estimate[:, 0], color=colors[order], lw=1, label=f"order {order} (RMS {rms[0]:.3f})")
+        axes[1, 1].plot(times, estimate[:, 1], color=colors[order], lw=1, label=f"order {order} (RMS {rms[1]:.3f})")
+    axes[1, 1].plot(t, x[:, 1], color=style.COLORS["reference"], lw=1.5, label="true velocity")
+    style.label(axes[1, 0], x=("time", "s"), y=("position", "a.u."), title="damped oscillator: position")
+    style.label(axes[1, 1], x=("time", "s"), y=("velocity", "a.u./s"), title="velocity (never observed)")
+    axes[0, 1].set_ylim(-0.12, 0.2)
+    for axis, room, columns in zip(axes.flat, (0.3, 0, 0.6, 0.6), (3, 1, 2, 2)):
+        style.headroom(axis, room)
+        axis.legend(loc="upper right", ncols=columns)
+    for axis in axes[1]:
+        style.tolerance_line(axis, BURN_IN, f"RMS measured after {BURN_IN:g} s", horizontal=False)
+    style.panel_letters(figure)
     return figure

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import ms
-from matplotlib.figure import Figure
 
 from ..circuit import Circuit
 from ..energy import free_energy_by_level
 from ..gaussian import exact_posterior
 from ..sweeps import Output, Parameter
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "linear-gaussian"
 DESCRIPTION = ("3-level linear Gaussian hierarchy (sizes 8, 4, 2) with random weights and full "
                "covariances; compares the settled estimates with the closed-form posterior mean")
 DEFAULT_DURATION = 400 * ms
+DURATION_STEP = MINIMUM_DURATION = 0.1 * ms   # dt
 SIZES = (8, 4, 2)
 TAU_ESTIMATE, TAU_ERROR = 10 * ms, 2 * ms
 PARAMETERS = (Parameter("tau_estimate", float(TAU_ESTIMATE / ms), ms, "τ_μ of the estimate neurons"),
@@ -49,6 +51,7 @@ def build(seed: int, tau_estimate=TAU_ESTIMATE, tau_error=TAU_ERROR):
 
 def simulate(duration=DEFAULT_DURATION, seed=0, *, tau_estimate=TAU_ESTIMATE, tau_error=TAU_ERROR) -> Outcome:
     """``seed`` draws the hierarchy and the observation."""
+    check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     circuit, x = build(seed, tau_estimate, tau_error)
     rec = circuit.run(duration, stimulus=x)
     exact, _ = exact_posterior(circuit, {"x": x})
@@ -69,18 +72,27 @@ def simulate(duration=DEFAULT_DURATION, seed=0, *, tau_estimate=TAU_ESTIMATE, ta
     }
     table = [(f"|mu_{n} - mu*_{n}| / |mu*_{n}|", relative[n], "< 1e-6 once settled") for n in exact]
     table.append(("free energy F", float(rec.free_energy[-1]), f_star))
-    return Outcome(summary, table, {"linear_gaussian": _figure(rec, exact, f_star)})
+    return Outcome(summary, table, lambda: {"linear_gaussian": _figure(rec, exact, f_star)})
 
 
-def _figure(rec, exact, f_star) -> Figure:
-    figure = Figure(figsize=(10, 3.4), layout="constrained")
-    axes = figure.subplots(1, 3)
+@style.styled
+def _figure(rec, exact, f_star):
+    figure, axes = style.figure(1, 3, height=2.4)
     t = np.asarray(rec.t / ms)
     for ax, name in zip(axes[:2], exact):
         for k in range(rec.estimate[name].shape[1]):
-            line, = ax.plot(t, rec.estimate[name][:, k], lw=1.2)
-            ax.axhline(exact[name][k], color=line.get_color(), ls="--", lw=0.8)
-        ax.set(title=f"μ of {name} (dashed: exact posterior)", xlabel="time (ms)")
-    axes[2].semilogy(t, np.maximum(rec.free_energy - f_star, 1e-14), color="k")
-    axes[2].set(title="F(t) − F(μ*) (floor 1e-14: rounding)", xlabel="time (ms)", ylim=(1e-14, None))
+            ax.plot(t, rec.estimate[name][:, k], lw=1.6)
+        # the exact means on top, in black, so that they stay visible where the traces settle
+        ax.hlines(exact[name], t[0], t[-1], color=style.COLORS["exact"], ls=(0, (3, 3)), lw=0.9, zorder=3)
+        style.label(ax, x=("time", "ms"), y=(f"estimates μ of {name}", "a.u."),
+                    title=f"column {name} ({len(exact[name])} neurons)")
+    figure.legend(handles=[style.legend_entry(color=style.PALETTE[0], lw=1.6),
+                           style.legend_entry(color=style.COLORS["exact"], ls=(0, (3, 3)), lw=0.9)],
+                  labels=["circuit estimates μ (one colour per neuron)", "exact posterior mean (closed form)"],
+                  loc="outside lower center", ncols=2)
+    axes[2].semilogy(t, np.maximum(rec.free_energy - f_star, 1e-14), color=style.COLORS["reference"])
+    axes[2].set_ylim(1e-14, None)
+    style.label(axes[2], x=("time", "ms"), y=("F(t) − F(μ*)", "nats"), title="free energy above its minimum")
+    style.tolerance_line(axes[2], 1e-14, "rounding floor 1e-14")
+    style.panel_letters(figure)
     return figure

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..versions import versions
+from .style import save
+
 
 class Outcome:
     """Result of a canned simulation.
@@ -14,7 +17,8 @@ class Outcome:
     ----------
     summary : dict
         JSON-serialisable parameters and final numbers (written to ``summary.json``; a sweep
-        stores the entries a simulation declares in ``OUTPUTS``).
+        stores the entries a simulation declares in ``OUTPUTS``), with the versions of
+        predictive-circuits, Brian2, NumPy and Python added under ``"versions"``.
     table : list of tuple
         Rows (quantity, value, expected) printed by ``pcsim run``.
     figures : dict of str to matplotlib Figure
@@ -24,6 +28,7 @@ class Outcome:
 
     def __init__(self, summary: dict, table: list, figures=None):
         self.summary, self.table = summary, table
+        self.summary.setdefault("versions", versions())
         self._figures = {} if figures is None else figures
 
     @property
@@ -41,7 +46,7 @@ class Outcome:
         for stem, figure in self.figures.items():
             for fmt in formats:
                 path = directory / f"{stem}.{fmt}"
-                figure.savefig(path, dpi=150, bbox_inches="tight")
+                save(figure, path)
                 paths.append(path)
         return paths
 

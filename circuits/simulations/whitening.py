@@ -2,7 +2,8 @@
 
 A sensory column of 10 × 10 receptors with centre-surround lateral inhibition learns, by the
 local LMS rule ΔW = α u xᵀ, to predict each receptor from its neighbours within 2 pixels on
-patches of scikit-image's natural photographs (plus receptor noise of variance N). The learned
+patches of scikit-image's natural photographs, scaled to unit pixel variance, plus receptor
+noise of variance N (so 1/N is the signal-to-noise ratio of a receptor). The learned
 filter — 1 at the centre, −w around it — is centre-surround; applied by the same circuit to a
 64 × 64 image, the error neurons u = x − W x report an edge-enhanced, whitened image. With more
 receptor noise the learned surround is weaker and broader.
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 from brian2 import ms
-from matplotlib.figure import Figure
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.patches import Rectangle
 
 from .. import datasets
 from ..circuit import Circuit
 from ..sweeps import Output
+from . import style
+from .duration import check_duration
 from .outcome import Outcome
 
 NAME = "whitening"
@@ -23,6 +27,8 @@ DESCRIPTION = ("centre-surround lateral inhibition learned on natural image patc
                "whitens and edge-enhances an image (Marino 2022 Fig. 5a); needs scikit-image")
 PATCH, RADIUS, ITEM = 10, 2.0, 5 * ms
 DEFAULT_DURATION = 6000 * ITEM
+DURATION_STEP, MINIMUM_DURATION = ITEM, 100 * ITEM
+REQUIRES = ("skimage",)   # the natural photographs scikit-image ships
 NOISES = (0.05, 0.5)
 PARAMETERS = ()     # seeds only: each draws the training patches
 OUTPUTS = (Output("spectral_flatness_image", (), "1", "spectral flatness of the test image"),
@@ -71,9 +77,7 @@ def apply_kernel(kernel: dict, image: np.ndarray) -> np.ndarray:
 
 
 def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
-    items = int(round(float(duration / ITEM)))
-    if items < 100:
-        raise ValueError(f"duration must cover at least 100 patches of {ITEM}")
+    items = check_duration(duration, MINIMUM_DURATION, DURATION_STEP, NAME)
     rng = np.random.default_rng(seed)
     kernels = {noise: learn_kernel(items, noise, rng) for noise in NOISES}
     image = datasets.grey_image("camera")[96:160, 224:288]
@@ -93,7 +97,7 @@ def simulate(duration=DEFAULT_DURATION, seed=0) -> Outcome:
     table = [(f"nearest-neighbour weight, N = {n}", nearest[n], "falls with N") for n in NOISES]
     table += [(f"outer weight, N = {n}", far[n], "rises relative to nearest") for n in NOISES]
     table.append(("spectral flatness image → whitened", f"{spectrum[0]:.3f} → {spectrum[1]:.3f}", "rises"))
-    return Outcome(summary, table, {"whitening": _figure(image, whitened, kernels)})
+    return Outcome(summary, table, lambda: {"whitening": _figure(image, whitened, kernels)})
 
 
 def _flatness(image) -> float:
@@ -103,29 +107,44 @@ def _flatness(image) -> float:
     return float(np.exp(np.mean(np.log(power))) / np.mean(power))
 
 
-def _filter_image(kernel) -> np.ndarray:
+def _surround_image(kernel) -> np.ndarray:
+    """The learned surround weights −W around the centre (NaN at the centre, whose weight is 1)."""
     margin = int(np.ceil(RADIUS))
-    filt = np.zeros((2 * margin + 1, 2 * margin + 1))
-    filt[margin, margin] = 1.0
+    filt = np.full((2 * margin + 1, 2 * margin + 1), np.nan)
     for (dr, dc), w in kernel.items():
         filt[margin + dr, margin + dc] = -w
     return filt
 
 
-def _figure(image, whitened, kernels) -> Figure:
-    figure = Figure(figsize=(12, 3.2), layout="constrained")
-    axes = figure.subplots(1, 4)
-    axes[0].imshow(image, cmap="gray")
-    axes[0].set_title("natural image x")
-    for ax, noise in zip(axes[1:3], NOISES):
-        filt = _filter_image(kernels[noise])
-        limit = np.abs(filt).max()
-        shown = ax.imshow(filt, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"learned filter 1 − W, N = {noise}")
-        figure.colorbar(shown, ax=ax, shrink=0.8)
-    axes[3].imshow(whitened, cmap="gray")
-    axes[3].set_title("error neurons u = x − W x")
-    for ax in axes:
+@style.styled
+def _figure(image, whitened, kernels):
+    figure, axes = style.figure(2, 2, height=5.4)
+    (picture, errors), (low, high) = axes
+    shown = picture.imshow(image, cmap="gray")
+    figure.colorbar(shown, ax=picture, shrink=0.85, label="x (z-scored)")
+    picture.set_title("natural image x, 64 × 64")
+    whitened_limit = np.percentile(np.abs(whitened), 99.5)
+    shown = errors.imshow(whitened, cmap="gray", vmin=-whitened_limit, vmax=whitened_limit)
+    figure.colorbar(shown, ax=errors, shrink=0.85, label="u (a.u.)")
+    errors.set_title("error neurons u = x − W x")
+    for ax in (picture, errors):
         ax.set_xticks([])
         ax.set_yticks([])
+    surrounds = {noise: _surround_image(kernels[noise]) for noise in NOISES}
+    limit = max(np.nanmax(np.abs(f)) for f in surrounds.values())
+    margin = int(np.ceil(RADIUS))
+    for ax, noise in zip((low, high), NOISES):
+        colours = ax.imshow(surrounds[noise], cmap=style.DIVERGING, norm=TwoSlopeNorm(0, -limit, limit),
+                            extent=(-margin - 0.5, margin + 0.5, margin + 0.5, -margin - 0.5))
+        ax.add_patch(Rectangle((-0.5, -0.5), 1, 1, facecolor="white", edgecolor="0.3", lw=0.6))
+        ax.text(0, 0, "+1", ha="center", va="center", fontsize=7)
+        ax.set_facecolor("0.85")   # outside the radius: no synapse
+        style.label(ax, x=("column offset", "pixels"), y=("row offset", "pixels"),
+                    title=f"learned surround −W, N = {noise:g}")
+        ax.set_xticks(range(-margin, margin + 1))
+        ax.set_yticks(range(-margin, margin + 1))
+    figure.colorbar(colours, ax=[low, high], shrink=0.85, label="surround weight −W (centre +1, off scale)")
+    figure.suptitle(f"N: variance of the receptor noise added to the training patches (pixel variance 1); "
+                    f"b uses the surround of N = {NOISES[0]:g}; grey: beyond the inhibition radius", fontsize=8)
+    style.panel_letters(figure, [picture, errors, low, high])
     return figure

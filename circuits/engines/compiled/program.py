@@ -19,7 +19,7 @@ import brian2
 import numpy as np
 from brian2 import NeuronGroup
 
-from ...coupling import build_synapses, synapse_indices
+from ...coupling import build_synapses, synapse_layout
 from .blas import find_blas
 from . import objects
 from .objects import TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
@@ -35,7 +35,7 @@ class CompiledCouplings:
 
     objects: list = field(default_factory=list)
     matrices: list = field(default_factory=list)   # (parameter group, coupling): M row-major in w
-    sparse: list = field(default_factory=list)     # (Synapses, coupling, (post, pre) of one copy)
+    sparse: list = field(default_factory=list)     # (Synapses, coupling, SynapseLayout, connected where M ≠ 0)
     copies: int = 1
     products: dict = field(default_factory=dict)   # coupling name -> (matrix group, rate (group, variable))
     learning: list = field(default_factory=list)   # (control group, projection, weights group, feedback group)
@@ -44,23 +44,27 @@ class CompiledCouplings:
         """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
         sparse coupling's matrix has non-zero weights where the program has no synapse."""
         args = {group.w: np.ascontiguousarray(coupling.matrix).ravel() for group, coupling in self.matrices}
-        for synapses, coupling, (post, pre) in self.sparse:
-            outside = coupling.matrix.copy()
-            outside[post, pre] = 0.0
-            if np.any(outside):
-                raise ValueError(f"coupling {coupling.name!r} (backend 'synapses') has non-zero weights where "
-                                 f"the compiled program has no synapse (its connectivity was fixed by the "
-                                 f"first run); use backend='dense' for weights whose zeros move")
-            args[synapses.w] = np.tile(coupling.matrix[post, pre], self.copies)
+        for synapses, coupling, layout, where_nonzero in self.sparse:
+            if coupling.matrix is None:
+                continue
+            if where_nonzero:
+                outside = coupling.matrix.copy()
+                outside[layout.entries] = 0.0
+                if np.any(outside):
+                    raise ValueError(f"coupling {coupling.name!r} (backend 'synapses') has non-zero weights where "
+                                     f"the compiled program has no synapse (its connectivity was fixed by the "
+                                     f"first run); use backend='dense' for weights whose zeros move")
+            args[synapses.w] = layout.weights(coupling.matrix)
         return args
 
 
-def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str], links: bool = True
-                    ) -> CompiledCouplings:
+def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str], links: bool = True,
+                    paired=frozenset()) -> CompiledCouplings:
     """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
     couplings that stay ``Synapses`` (connected where their matrix is non-zero now), and with
     ``links=False`` one-to-one links are ``Synapses`` too (devices without this package's
-    templates, such as brian2cuda's). A dense
+    templates, such as brian2cuda's). Couplings from or to the ε+/ε− groups named in ``paired``
+    (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
     that one's parameter group transposed: one copy of W, which learning changes for both; for
     one copy (no batch) both products are computed in one pass over W."""
@@ -70,12 +74,14 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
         source, target = groups[coupling.source], groups[coupling.target]
         if coupling.name in fused:
             continue
-        if coupling.matrix is not None and coupling.name in sparse:
-            synapses = build_synapses(coupling, groups, clock, copies)
-            built.sparse.append((synapses, coupling, synapse_indices(coupling.matrix)))
+        pairs = (coupling.source in paired, coupling.target in paired)
+        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or \
+                (coupling.matrix is None and not links):
+            where_nonzero = coupling.matrix is not None and not any(pairs)
+            synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired)
+            layout = synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs=not where_nonzero)
+            built.sparse.append((synapses, coupling, layout, where_nonzero))
             built.objects.append(synapses)
-        elif coupling.matrix is None and not links:
-            built.objects.append(build_synapses(coupling, groups, clock, copies))
         elif coupling.matrix is None:
             if coupling.activation is not None and not coupling.activation.is_identity:
                 raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")
@@ -89,6 +95,7 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
                 built.matrices.append((matrix, coupling))
                 built.objects.append(matrix)
                 tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
+                        and not {other.source, other.target} & set(paired)
                         and _transposed(other.matrix, coupling.matrix)]
                 if tied and copies == 1:
                     back = (tied[0], groups[tied[0].source], groups[tied[0].target])
@@ -117,7 +124,7 @@ def build_learning(projections, built: CompiledCouplings, groups: dict, clock) -
     for projection in projections:
         if not projection.plastic:
             continue
-        generative, inference = projection.couplings()
+        generative, inference = projection.couplings()   # one layer (deep ones are refused)
         weights, rates = built.products[generative.name]
         feedback = built.products[inference.name][0] if projection.feedback == "kolen-pollack" else None
         name = f"learning_{projection.upper.name}_to_{projection.lower.name}"

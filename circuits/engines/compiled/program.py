@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import brian2
 import numpy as np
 from brian2 import NeuronGroup
+from brian2.core.variables import ArrayVariable
 
 from ...coupling import build_synapses, synapse_layout
 from .blas import find_blas
@@ -64,7 +65,8 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
     couplings that stay ``Synapses`` (connected where their matrix is non-zero now), and with
     ``links=False`` one-to-one links are ``Synapses`` too (devices without this package's
     templates, such as brian2cuda's). Couplings from or to the ε+/ε− groups named in ``paired``
-    (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−). A dense
+    (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
+    are couplings from or to a subexpression (a deep projection's compartments). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
     that one's parameter group transposed: one copy of W, which learning changes for both; for
     one copy (no batch) both products are computed in one pass over W."""
@@ -75,7 +77,8 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
         if coupling.name in fused:
             continue
         pairs = (coupling.source in paired, coupling.target in paired)
-        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or \
+        arrays = _arrays(coupling, groups)
+        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or not arrays or \
                 (coupling.matrix is None and not links):
             where_nonzero = coupling.matrix is not None and not any(pairs)
             synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired)
@@ -95,7 +98,7 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
                 built.matrices.append((matrix, coupling))
                 built.objects.append(matrix)
                 tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
-                        and not {other.source, other.target} & set(paired)
+                        and not {other.source, other.target} & set(paired) and _arrays(other, groups)
                         and _transposed(other.matrix, coupling.matrix)]
                 if tied and copies == 1:
                     back = (tied[0], groups[tied[0].source], groups[tied[0].target])
@@ -108,6 +111,12 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             if buffer is not None:
                 built.objects.append(buffer)
     return built
+
+
+def _arrays(coupling, groups: dict) -> bool:
+    """Whether the coupling reads and writes plain arrays (not subexpressions)."""
+    return all(isinstance(groups[group].variables[name], ArrayVariable) for group, name in
+               ((coupling.source, coupling.source_variable), (coupling.target, coupling.target_variable)))
 
 
 def _transposed(matrix: np.ndarray, other: np.ndarray) -> bool:

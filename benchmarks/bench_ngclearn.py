@@ -27,6 +27,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="256,64,16")
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=1, help="B inputs at once (batch_size of every component)")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
 
@@ -38,19 +39,22 @@ def main(argv=None):
     rng = np.random.default_rng(0)   # the weights of benchmarks/bench_inference.hierarchy
     W0 = rng.normal(size=(sizes[0], sizes[1])) / np.sqrt(sizes[0])
     W1 = rng.normal(size=(sizes[1], sizes[2])) / np.sqrt(sizes[1])
-    x = np.random.default_rng(1).normal(size=sizes[0])
+    B = args.batch
+    x = np.random.default_rng(1).normal(size=(B, sizes[0]) if B > 1 else sizes[0])
     fixed = lambda matrix: (lambda shape, key: jnp.asarray(matrix, jnp.float32))   # noqa: E731
 
     start = time.perf_counter()
     with Context("hierarchy") as model:
-        z1 = RateCell("z1", n_units=sizes[1], tau_m=10.0, prior=("gaussian", 0.0), integration_type="euler")
-        z2 = RateCell("z2", n_units=sizes[2], tau_m=10.0, prior=("gaussian", 1.0), integration_type="euler")
-        e0 = GaussianErrorCell("e0", n_units=sizes[0])
-        e1 = GaussianErrorCell("e1", n_units=sizes[1])
-        g0 = DenseSynapse("g0", shape=(sizes[1], sizes[0]), weight_init=fixed(W0.T))
-        g1 = DenseSynapse("g1", shape=(sizes[2], sizes[1]), weight_init=fixed(W1.T))
-        f0 = DenseSynapse("f0", shape=(sizes[0], sizes[1]), weight_init=fixed(W0))
-        f1 = DenseSynapse("f1", shape=(sizes[1], sizes[2]), weight_init=fixed(W1))
+        z1 = RateCell("z1", n_units=sizes[1], tau_m=10.0, prior=("gaussian", 0.0), integration_type="euler",
+                      batch_size=B)
+        z2 = RateCell("z2", n_units=sizes[2], tau_m=10.0, prior=("gaussian", 1.0), integration_type="euler",
+                      batch_size=B)
+        e0 = GaussianErrorCell("e0", n_units=sizes[0], batch_size=B)
+        e1 = GaussianErrorCell("e1", n_units=sizes[1], batch_size=B)
+        g0 = DenseSynapse("g0", shape=(sizes[1], sizes[0]), weight_init=fixed(W0.T), batch_size=B)
+        g1 = DenseSynapse("g1", shape=(sizes[2], sizes[1]), weight_init=fixed(W1.T), batch_size=B)
+        f0 = DenseSynapse("f0", shape=(sizes[0], sizes[1]), weight_init=fixed(W0), batch_size=B)
+        f1 = DenseSynapse("f1", shape=(sizes[1], sizes[2]), weight_init=fixed(W1), batch_size=B)
         z1.zF >> g0.inputs
         g0.outputs >> e0.mu
         z2.zF >> g1.inputs
@@ -67,7 +71,7 @@ def main(argv=None):
         reset = (MethodProcess("reset") >> z1.reset >> z2.reset >> e0.reset >> e1.reset >> g0.reset
                  >> g1.reset >> f0.reset >> f1.reset)
     reset.run()
-    e0.target.set(jnp.asarray(x[None, :], jnp.float32))
+    e0.target.set(jnp.asarray(x.reshape(B, -1), jnp.float32))
     step = advance.run.compiled
     keywords = jnp.asarray([advance.pack_keywords(t=k * 0.1, dt=0.1) for k in range(args.steps)], jnp.float32)
 
@@ -83,7 +87,7 @@ def main(argv=None):
     final = jax.block_until_ready(simulate(state, keywords))
     wall = time.perf_counter() - start
     z2_final = np.asarray(final[z2.z.target]).ravel()
-    print(json.dumps({"sizes": sizes, "steps": args.steps, "setup_s": setup, "ngclearn_s": wall,
+    print(json.dumps({"sizes": sizes, "steps": args.steps, "batch": B, "setup_s": setup, "ngclearn_s": wall,
                       "z2": z2_final[:3].tolist(), "jax": jax.__version__}))
 
 

@@ -1,7 +1,7 @@
 """Scaling report: wall time vs number of neurons (to ~10⁴ neurons, 10⁷ weights) and vs
 simulated time, for the circuit and the NumPy Euler reference, with peak memory.
 
-    python benchmarks/bench_scaling.py [--figure figures/performance.png] [--quick]
+    python benchmarks/bench_scaling.py [--figure figures/scaling.png] [--quick]
     python benchmarks/bench_scaling.py --replot     # redraw the figure from benchmarks/scaling.json
 
 Each size runs in its own Python process (so its peak RSS is its own): build the 3-level
@@ -87,7 +87,7 @@ def ngclearn_time(python, sizes, steps) -> float | None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--figure", default=str(ROOT / "figures" / "performance.png"))
+    parser.add_argument("--figure", default=str(ROOT / "figures" / "scaling.png"))
     parser.add_argument("--quick", action="store_true", help="sizes up to 1024 and 1 s only")
     parser.add_argument("--ngclearn-python", default=os.environ.get("NGCLEARN_PYTHON"),
                         help="an interpreter with ngc-learn installed (default $NGCLEARN_PYTHON)")

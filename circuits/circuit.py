@@ -76,13 +76,14 @@ class Circuit:
         :meth:`estimate` and :meth:`error` return (B, size), recordings (T, B, size), the free
         energy one value per copy; learning averages the Hebbian terms over the batch. The
         copies never interact, so the results equal B separate runs. None: no batch axis.
-    device : {"runtime", "cpp_standalone"}
+    device : {"runtime", "cpp_standalone", "cuda_standalone"}
         The engine. "runtime" (default): Brian2's runtime device, every feature.
-        "cpp_standalone": the circuit is compiled into one C++ program at its first run and
-        later runs of the same duration reuse it with new stimuli, weights and state as
-        ``run_args`` (see :mod:`circuits.engines.standalone` for what it cannot do).
-        ``standalone_directory``: where the program is written (default: a new temporary
-        directory).
+        "cpp_standalone": the circuit is compiled into one C++ program at its first run (dense
+        couplings as BLAS products) and later runs of any duration reuse it with new stimuli,
+        weights and state as ``run_args`` (see :mod:`circuits.engines.standalone` for what it
+        cannot do). "cuda_standalone": the same on brian2cuda (the ``cuda`` extra; one duration).
+        ``standalone_directory``: where the program is written (default: the compilation cache,
+        one directory per circuit structure, reused by later processes).
     neurons : {"rate", "spiking"} or circuits.Spiking
         "rate" (default): rate neurons. "spiking": every column is built from Poisson
         populations of N neurons per unit with rectified errors, synapses carrying spikes
@@ -306,7 +307,8 @@ class Circuit:
         projection: Projection = self.graph.projection(upper, lower)
         if projection.synapses:
             raise ValueError("set_weights: this projection's runtime Synapses were built for the old "
-                             "connectivity; use backend='dense' (or device='cpp_standalone')")
+                             "connectivity; use backend='dense' (or device='cpp_standalone', where new "
+                             "weights may be non-zero only where the first run's were)")
         projection.set_weights(weights)
 
     def bias(self, upper: ColumnRef, lower: ColumnRef) -> np.ndarray:

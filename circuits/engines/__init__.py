@@ -5,19 +5,22 @@
 - ``"runtime"`` (default): :class:`~circuits.engines.runtime.RuntimeEngine`, Brian2's runtime
   device, every feature;
 - ``"cpp_standalone"``: :class:`~circuits.engines.standalone.StandaloneEngine`, one compiled
-  C++ program rerun with new inputs.
+  C++ program rerun with new inputs (couplings as BLAS products: :mod:`.compiled`);
+- ``"cuda_standalone"``: :class:`~circuits.engines.cuda.CudaEngine`, the same on brian2cuda
+  (the ``cuda`` extra).
 """
 from __future__ import annotations
 
 from ..validation import choice
 from .base import Engine, RunPlan, SimulationDiverged
+from .cuda import CudaEngine
 from .runtime import RuntimeEngine
 from .standalone import StandaloneEngine
 
 __all__ = ["DEVICES", "Engine", "RunPlan", "SimulationDiverged", "make_engine"]
 
 #: ``Circuit(device=...)`` names and their engines.
-DEVICES = {engine.device: engine for engine in (RuntimeEngine, StandaloneEngine)}
+DEVICES = {engine.device: engine for engine in (RuntimeEngine, StandaloneEngine, CudaEngine)}
 
 
 def make_engine(device: str, graph, batch, divergence_threshold: float, check_interval, target=None,
@@ -26,7 +29,7 @@ def make_engine(device: str, graph, batch, divergence_threshold: float, check_in
     choice(device, tuple(DEVICES), "device")
     if device == "runtime":
         if standalone_directory is not None:
-            raise ValueError("standalone_directory is only used with device='cpp_standalone'")
+            raise ValueError("standalone_directory is only used with the standalone devices")
         return RuntimeEngine(graph, batch, divergence_threshold, check_interval, target)
     if target is not None:
         raise ValueError(f"target={target!r} chooses the runtime device's code objects; device={device!r} "

@@ -1,72 +1,92 @@
 """The C++ standalone engine: compile the circuit once, run the binary many times.
 
 ``Circuit(device="cpp_standalone")`` generates one C++ program for the circuit and compiles it
-at the first :meth:`~circuits.Circuit.run` (a few seconds). Later runs of the same duration
-reuse that binary: the stimulus, the state to continue from, the weights
-(:meth:`~circuits.Circuit.set_weights`) and constant attention gains are passed to it as
-Brian2 ``run_args``, never recompiled.
+at the first :meth:`~circuits.Circuit.run` (tens of seconds). Later runs reuse that binary —
+for any duration (the step count is a ``run_arg``, read by a :class:`~.compiled.StopAfter`
+object that ends the compiled run) — with the stimulus, the state to continue from, the
+weights (:meth:`~circuits.Circuit.set_weights`) and constant attention gains passed as Brian2
+``run_args``, never recompiled. The program is kept in the compilation cache
+(:func:`circuits.compilation.cache_directory`/``standalone/<key>``, the key a hash of the
+circuit's structure, :func:`~.compiled.program.structure_key`), so a later process that builds
+the same structure finds it compiled and only regenerates identical sources (make rebuilds
+nothing).
 
-Standalone programs cannot call back into Python, so Brian2 skips ``network_operation``s there
-— silently. Nothing here is one: every coupling is a Brian2 ``Synapses`` object with a
-``(summed)`` variable (built by the same :func:`~circuits.coupling.build_synapses` as the
-runtime engine's synapses backend), the recording is Brian2 ``StateMonitor``s, and divergence
-is checked on the results when the program ends. A spiking circuit (:mod:`circuits.spiking`)
-runs here too — its synapses carry spikes, its read-outs are recorded with the states, and its
-weights and tonic inputs are passed as ``run_args`` like the rate couplings'. What needs
-Python during a run is refused
-with an error naming it: learning, encoders, sequences (``run_sequence``), attention that
-changes during a run. Brian2 keeps one standalone project per process: building a second
-standalone circuit ends the first one's runs.
+Couplings are generated array code (:mod:`circuits.engines.compiled`): every dense coupling is
+one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch), every
+one-to-one link inside a column a plain loop; only sparse couplings (the ``"synapses"``
+backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
+programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
+silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
+checked on the results when the program ends. What needs Python during a run is refused with
+an error naming it: learning other than W's (and Kolen–Pollack B's), encoders, sequences
+(``run_sequence``), attention that changes during a run, fixed predictions. A spiking circuit
+(:mod:`circuits.spiking`) runs here too — its synapses carry spikes, its read-outs are recorded
+with the states, its weights and tonic inputs are passed as ``run_args``; couplings from or to
+rectified (ε+/ε−) populations stay ``Synapses``. A program compiled for a time-varying stimulus takes stimuli of at most as many
+steps as the first one rounded up to a power of two, and constant ones (a program compiled
+for a constant stimulus takes constant ones only). Brian2 keeps one standalone
+project per process: building a second standalone circuit ends the first one's runs.
 """
 from __future__ import annotations
 
-import tempfile
+import atexit
+import hashlib
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
-from brian2 import Clock, Network, NetworkOperation, StateMonitor, TimedArray, get_device, seed, set_device
+from brian2 import (Clock, Network, NetworkOperation, NeuronGroup, StateMonitor, TimedArray, get_device, prefs,
+                    second, set_device)
+
+from brian2 import seed as brian2_seed
 
 from ..column import ColumnState
-from ..coupling import build_synapses, synapse_layout
+from ..compilation import cache_directory
 from ..dendrite import DendriteState
 from ..recording import Trace
 from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
+from .compiled import CompiledDevice, StopAfter
+from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
 
 __all__ = ["StandaloneEngine"]
 
 _current = {"engine": None}
 
+#: The duration a program is compiled for, in steps: longer than any run (StopAfter ends each).
+_LONGEST = 2 ** 40
+
 
 class StandaloneEngine(Engine):
-    """Brian2's ``cpp_standalone`` device; the program is written to ``directory`` (default: a
-    new temporary directory)."""
+    """Brian2's ``cpp_standalone`` device; the program is written to ``directory`` (default: the
+    compilation cache, one directory per circuit structure)."""
 
     device = "cpp_standalone"
 
     def __init__(self, graph, batch, divergence_threshold, directory=None):
         super().__init__(graph, batch, divergence_threshold)
-        self.directory = directory or tempfile.mkdtemp(prefix="pcsim-standalone-")
+        self.directory = directory  # None: chosen by the structure when compiling
         self._device = None
-        self._steps = None          # compiled duration, in steps
+        self._compiled = False
         self._every = None          # compiled recording interval (0: none)
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
         self._monitors = {}
-        self._synapses = []         # (Synapses, coupling, SynapseLayout)
+        self._couplings = None      # CompiledCouplings
+        self._control = None        # the group whose "steps" ends each run
         self._spikes = None         # the SpikingNetwork of a spiking circuit
         self._parameters = {}       # (group name, variable) -> the state array passed as run_args
         self._time = 0.0
 
     def refuse(self, what: str):
-        raise ValueError(f"device='cpp_standalone' cannot run {what}: it needs Python during the run "
+        raise ValueError(f"device={self.device!r} cannot run {what}: it needs Python during the run "
                          f"(a network operation, which Brian2 skips in standalone mode). Use the runtime "
                          f"device (the default) for it.")
 
     def _check(self):
         graph = self.graph
         refused = []
-        if graph.learns:
-            refused.append("learning (plastic projections, learned biases, covariances or flows, encoders)")
         if graph.encoders:
             refused.append("encoders (amortized inference)")
         if any(not isinstance(c.attention, np.ndarray) for c in graph.columns.values()):
@@ -75,6 +95,31 @@ class StandaloneEngine(Engine):
             refused.append("fixed predictions (hold: the error neurons' input is switched at run time)")
         if refused:
             self.refuse("; ".join(refused))
+
+    def _check_continuous_learning(self):
+        """Continuous learning runs compiled for the generative weights W (and Kolen–Pollack B)
+        of dense projections between plain columns; refuse the rest, naming it."""
+        if not self.generated_couplings:
+            raise ValueError(f"device={self.device!r} cannot learn during a run (its couplings are Synapses); "
+                             f"use learn='trial' (applied after the run), device='cpp_standalone' or the runtime device")
+        if self.graph.spiking:
+            raise ValueError(f"device={self.device!r} cannot learn during a run of a spiking circuit; use "
+                             f"learn='trial' (applied after the run) or the runtime device")
+        refused = [f"learned biases ({p.upper.name} → {p.lower.name})" for p in self.graph.projections if p.learn_bias]
+        refused += [f"plastic weights through dendritic compartments or onto rectified errors "
+                    f"({p.upper.name} → {p.lower.name})" for p in self.graph.projections
+                    if p.plastic and (len(p.couplings()) != 2 or p.lower.rectified)]
+        refused += [f"plastic weights of the 'synapses' backend ({p.upper.name} → {p.lower.name})"
+                    for p in self.graph.projections if p.plastic and p.backend != "dense"]
+        refused += [f"plastic weights between columns in generalized coordinates ({p.upper.name} → {p.lower.name})"
+                    for p in self.graph.projections if p.plastic and p.lower.order > 1]
+        refused += [f"learned covariances or lateral-inhibition flows (column {c.name!r})"
+                    for c in self.graph.columns.values() if c.learns]
+        if refused:
+            raise ValueError(f"device='cpp_standalone' learns continuously only the weights W (and a "
+                             f"Kolen–Pollack B) of dense projections; it cannot learn {'; '.join(refused)} "
+                             f"during a run. Use learn='trial' (applied after the run, in Python) or the "
+                             f"runtime device")
 
     # -- building ------------------------------------------------------------------------------
     def build(self):
@@ -86,16 +131,18 @@ class StandaloneEngine(Engine):
                            "run(duration, stimulus); run it before reading its groups or state")
 
     def _build(self) -> list:
-        """Create the groups and synapses under the standalone device (no run yet)."""
+        """Create the groups and couplings under the standalone device (no run yet). Nothing
+        is given a value here: every run passes the state and the matrices as run_args, so the
+        generated code depends on the structure alone."""
         graph, batch = self.graph, self.batch
         self._check()
         previous = _current["engine"]
         if previous is not None and previous is not self:
             previous._device = None      # its project is about to be replaced
-        set_device("cpp_standalone", directory=self.directory, build_on_run=False)
+        set_device(self._new_device(), build_on_run=False)
         self._device = get_device()
         self._device.reinit()
-        self._device.activate(directory=self.directory, build_on_run=False)
+        self._device.activate(build_on_run=False)
         _current["engine"] = self
         self._clock = clock = Clock(dt=graph.timing.dt, name="circuit_clock")
         groups, objects = {}, []
@@ -113,39 +160,71 @@ class StandaloneEngine(Engine):
             groups.update({group.name: group for group in built.values()})
         objects += groups.values()
         self._groups = groups
-        for (name, variable), values in self._parameters.items():   # the program's own initial values
-            setattr(groups[name], variable, values)
+        couplings = [c for column in graph.columns.values() for c in column.couplings()]
+        sparse = {c.name for c in couplings} if graph.backend != "dense" else set()
+        for projection in graph.projections:   # through their compartments
+            couplings += projection.couplings()
+            if projection.backend != "dense":
+                sparse |= {c.name for c in projection.couplings()}
+        if not self.generated_couplings:   # every coupling a Synapses object
+            sparse = {c.name for c in couplings}
+        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
         if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
+            couplings, sparse = [], set()
             self._spikes = SpikingNetwork(graph, groups, clock, batch)
             objects += self._spikes.objects
             if graph.seed is not None:
-                seed(graph.seed)
-        else:
-            couplings = [c for column in graph.columns.values() for c in column.couplings()]
-            couplings += [c for p in graph.projections for c in p.couplings()]   # through their compartments
-            paired = set().union(*(c.paired_groups for c in graph.columns.values()))
-            for coupling in couplings:
-                # every pair of a weight matrix gets a synapse, so that new weights fit the program
-                synapses = build_synapses(coupling, groups, clock, batch.copies, all_pairs=True, paired=paired)
-                layout = synapse_layout(coupling, groups[coupling.source].N, groups[coupling.target].N, batch.copies,
-                                        coupling.source in paired, coupling.target in paired, all_pairs=True)
-                self._synapses.append((synapses, coupling, layout))
-                objects.append(synapses)
+                brian2_seed(graph.seed)
+        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse,
+                                          links=self.generated_couplings, paired=paired)
+        objects += self._couplings.objects
+        if self.generated_couplings:
+            if not graph.spiking:
+                objects += build_learning([p for p in graph.projections if p.backend == "dense"
+                                           and len(p.couplings()) == 2 and not p.lower.rectified],
+                                          self._couplings, groups, clock)
+            self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control",
+                                        clock=clock)
+            objects += [self._control, StopAfter(self._control, clock)]
+        self._structure = (groups, couplings, sparse)
         graph.freeze()
         self.built = True
         return objects
 
+    #: Couplings as generated code (BLAS products, loops), any duration from one binary, and
+    #: continuous learning compiled; False: every coupling a Synapses object, the duration fixed.
+    generated_couplings = True
+
+    def _new_device(self):
+        """The Brian2 device that generates the program (one instance per process)."""
+        return _current.setdefault("device", CompiledDevice())
+
+    def _preferences(self) -> dict:
+        """Brian2 preferences to set while the program is generated and compiled."""
+        return {}
+
     def _compile(self, plan: RunPlan):
+        saved = {name: prefs[name] for name in self._preferences()}
         try:
+            for name, value in self._preferences().items():
+                prefs[name] = value
             objects = self._build()
             own_objects(objects, self._groups.values())
-            namespace = {}
+            namespace, settings = {}, {}
+            dt = self.graph.timing.dt
             for column in self.graph.sensory_columns:
                 stimulus = plan.stimuli[column.name]
                 kind = "array" if isinstance(stimulus, TimedArray) else "constant"
-                values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
-                timed = TimedArray(values, dt=self.graph.timing.dt, name=f"stimulus_{column.name}")
-                self._kinds[column.name], self._stimuli[column.name] = kind, timed
+                self._kinds[column.name] = kind
+                settings[f"stimulus_{column.name}"] = kind
+                if kind == "constant":   # μ_0 is part of the state passed to each run: no clamp
+                    continue
+                values = np.asarray(stimulus.values)
+                rows = 1 << (len(values) - 1).bit_length()   # room for longer runs
+                step = stimulus.dt * second                  # the stimulus's own sampling step
+                timed = TimedArray(np.zeros((rows, values.shape[1])), dt=step, name=f"stimulus_{column.name}")
+                self._stimuli[column.name] = timed
+                settings[f"stimulus_{column.name}"] = (kind, timed.values.shape, float(step))
                 namespace[f"stimulus_{column.name}"] = timed
                 objects.append(column.estimate.run_regularly(f"mu = stimulus_{column.name}(t, i)", when="start",
                                                              order=-1, name=f"{column.name}_clamp"))
@@ -156,15 +235,29 @@ class StandaloneEngine(Engine):
                     recorded += [fields["estimate_rate"], fields["error_rate"]] if self.graph.spiking else []
                     for population, variable in recorded:
                         group = getattr(column, population)
-                        monitor = StateMonitor(group, variable, record=True, dt=plan.record_every * self.graph.timing.dt,
-                                               name=f"{group.name}_{variable}_monitor")
+                        # every step: on the circuit's clock, so that the program has one clock and its
+                        # main.cpp does not depend on the order of a set of clocks (a new process then
+                        # regenerates it identically; with a clock per monitor only main.o recompiles)
+                        timing = ({"clock": self._clock} if plan.record_every == 1
+                                  else {"dt": plan.record_every * dt})
+                        monitor = StateMonitor(group, variable, record=True, name=f"{group.name}_{variable}_monitor",
+                                               **timing)
                         self._monitors[(column.name, population, variable)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
-            self._network.run(plan.steps * self.graph.timing.dt, namespace=namespace)
+            longest = _LONGEST if self.generated_couplings else plan.steps   # StopAfter ends a run
+            self._network.run(longest * dt, namespace=namespace)
+            timing = self.graph.timing
+            plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
+            key = structure_key(*self._structure, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
+                                tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
+                                record_every=plan.record_every, device=self.device, steps=longest, **settings)
+            self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-            self._steps, self._every = plan.steps, plan.record_every
+            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps
         finally:
+            for name, value in saved.items():
+                prefs[name] = value
             set_device("runtime")   # other circuits in this process keep Brian2's runtime device
 
     @property
@@ -175,7 +268,7 @@ class StandaloneEngine(Engine):
     def run(self, plan: RunPlan):
         graph = self.graph
         if plan.learn:
-            self.refuse("learning during a run")
+            self._check_continuous_learning()
         if plan.sequence is not None:
             self.refuse("run_sequence (item boundaries); call run() per item")
         if any(c.held for c in graph.columns.values()):
@@ -184,67 +277,120 @@ class StandaloneEngine(Engine):
         if missing:
             raise ValueError(f"stimulus: a standalone run needs the stimulus of every sensory column "
                              f"(missing {missing}); it does not hold the previous one")
-        if self._steps is None:
+        if not self._compiled:
             self._compile(plan)
         elif self._device is None:
             raise RuntimeError("this standalone circuit's program was replaced by another standalone "
                                "circuit built in the same process (Brian2 keeps one); rebuild it")
-        elif plan.steps != self._steps or plan.record_every != self._every:
-            raise ValueError(f"a standalone circuit runs the duration and recording it was compiled for "
-                             f"({self._steps * graph.timing.dt}, record every {self._every} steps); got "
-                             f"{plan.steps * graph.timing.dt}, every {plan.record_every}. Build a new Circuit "
-                             f"for another")
+        elif plan.record_every != self._every:
+            raise ValueError(f"a standalone circuit records as it was compiled to (every {self._every} steps, "
+                             f"0: not at all); got every {plan.record_every}. Build a new Circuit for another")
         added = [o.name for o in self._network.objects if isinstance(o, NetworkOperation)]
         if added:
             raise ValueError(f"network operations {added} were added to a standalone circuit's network; "
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
-        run_args = {}
+        if not self.generated_couplings and plan.steps != self._steps:
+            raise ValueError(f"device={self.device!r} runs the duration it was compiled for ({self._steps} steps, "
+                             f"{self._steps * graph.timing.dt}); got {plan.steps * graph.timing.dt}. Build a new "
+                             f"Circuit for another")
+        run_args = {self._control.steps: plan.steps} if self._control is not None else {}
         for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
             if not column.sensory and plan.stimuli.get(column.name) is not None:
                 column.state.estimate[:] = plan.stimuli[column.name]
         for column in graph.sensory_columns:
             stimulus = plan.stimuli[column.name]
             kind = "array" if isinstance(stimulus, TimedArray) else "constant"
-            if kind != self._kinds[column.name]:
+            if kind == "array" and self._kinds[column.name] == "constant":
                 raise ValueError(f"stimulus for {column.name!r}: this standalone circuit was compiled for a "
-                                 f"{self._kinds[column.name]} stimulus; pass a {self._kinds[column.name]} one")
+                                 f"constant stimulus; build a new Circuit whose first run has a time-varying one")
+            if self._kinds[column.name] == "constant":
+                column.state.estimate[:] = stimulus   # passed with the state below
+                continue
             values = np.asarray(stimulus.values) if kind == "array" else np.asarray(stimulus)[None, :]
-            if values.shape != np.shape(self._stimuli[column.name].values):
-                raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} differs from the "
-                                 f"compiled {np.shape(self._stimuli[column.name].values)}")
-            run_args[self._stimuli[column.name]] = values
+            rows, width = np.shape(self._stimuli[column.name].values)
+            if kind == "array" and not np.isclose(stimulus.dt, self._stimuli[column.name].dt):
+                raise ValueError(f"stimulus for {column.name!r}: a TimedArray sampled every {stimulus.dt * second}; "
+                                 f"the program was compiled for every {self._stimuli[column.name].dt * second}. "
+                                 f"Build a new Circuit for another sampling step")
+            if values.shape[1:] != (width,) or len(values) > rows:
+                raise ValueError(f"stimulus for {column.name!r}: shape {values.shape} does not fit the compiled "
+                                 f"program ({rows} steps of {width} values at most); build a new Circuit, "
+                                 f"running the longest stimulus first")
+            run_args[self._stimuli[column.name]] = np.concatenate([values, np.repeat(values[-1:], rows - len(values), 0)])
         for column in graph.columns.values():
             column.apply_attention()
         for (name, variable), values in self._parameters.items():   # continue from the current state
             run_args[getattr(self._groups[name], variable)] = values
-        for synapses, coupling, layout in self._synapses:
-            if coupling.matrix is not None:   # the current matrix (weights, Σ, flows) of every coupling
-                run_args[synapses.w] = layout.weights(coupling.matrix)
+        run_args.update(self._couplings.run_args())   # the current matrices (weights, Σ, flows)
+        step = float(graph.timing.dt / graph.timing.tau_estimate) if plan.learn else 0.0
+        run_args.update(learning_args(self._couplings, step))
         if self._spikes:
             run_args.update(self._spikes.parameters())
+        project = Path(self.directory)
+        results, arguments = _process_directories(project)      # processes may share the cached program
         with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
-            self._device.run(self.directory, with_output=False, run_args=run_args)
+            self._device.run(self.directory, results_directory=results.name, with_output=False,
+                             run_args=_command_line(run_args, arguments))
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
-        start = self._time
+        if plan.learn:
+            read_learned(self._couplings)
+        trace = None
+        if plan.record_every:
+            columns = graph.columns
+            t = self._recorded(next(iter(columns)), "estimate", "mu", "t")[:, 0] + self._time
+            rates = {name: {population: self._recorded(name, population, "readout") for population in
+                            ("estimate", "error")} for name in columns} if graph.spiking else {}
+            trace = Trace(t, {name: self._recorded(name, *c.state_variables()["estimate"]) for name, c in columns.items()},
+                          {name: self._recorded(name, *c.state_variables()["error"]) for name, c in columns.items()},
+                          firing_rates=rates)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
-        if not plan.record_every:
-            return None, None
+        return trace, None
 
-        def recorded(name, population, variable):
-            return getattr(self._monitors[(name, population, variable)], variable).T.copy()
-
-        t = np.asarray(self._monitors[(next(iter(graph.columns)), "estimate", "mu")].t_) + start
-        rates = {name: {population: np.asarray(recorded(name, population, "readout")) for population in
-                        ("estimate", "error")} for name in graph.columns} if graph.spiking else {}
-        return Trace(t, {name: recorded(name, *c.state_variables()["estimate"]) for name, c in graph.columns.items()},
-                     {name: recorded(name, *c.state_variables()["error"]) for name, c in graph.columns.items()},
-                     firing_rates=rates), None
+    def _recorded(self, column: str, population: str, variable: str, field: str | None = None) -> np.ndarray:
+        """(steps recorded, neurons) of a monitor's ``field`` (default: the variable itself),
+        read from the run's results (Brian2's own reader assumes every run records as many
+        steps as the first)."""
+        monitor = self._monitors[(column, population, variable)]
+        recorded = monitor.variables[field or variable]
+        path = Path(self._device.results_dir) / self._device.get_array_filename(recorded)
+        return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if field else len(monitor.record))
 
     def reset(self):
         if self.built:
             for column in self.graph.columns.values():
                 column.initial_state()
         self._time = 0.0
+
+
+def _process_directories(project: Path) -> tuple[Path, Path]:
+    """This process's results and run_args folders in a program's directory (removed when
+    the process exits, so that a cached program does not collect them)."""
+    folders = project / f"results-{os.getpid()}", project / f"arguments-{os.getpid()}"
+    if not folders[1].exists():
+        folders[1].mkdir(parents=True)
+        atexit.register(lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in folders])
+    return folders
+
+
+def _command_line(run_args: dict, folder: Path) -> list[str]:
+    """``run_args`` ({VariableView or TimedArray: values}) in the command-line form of Brian2's
+    ``device.run``, each array written into ``folder`` once per content (named by its hash;
+    the file it replaces is removed). Brian2's own dict form also hashes, but locks and logs
+    every file: ~0.3 ms each, most of a small circuit's run."""
+    arguments = []
+    for key, value in run_args.items():
+        name = f"{key.name}.values" if isinstance(key, TimedArray) else f"{key.group_name}.{key.name}"
+        values = np.ascontiguousarray(value, dtype=np.float64)
+        if values.size == 1:
+            arguments.append(f"{name}={float(values.ravel()[0])!r}")
+            continue
+        path = folder / f"{name}-{hashlib.blake2b(values.data, digest_size=12).hexdigest()}"
+        if not path.exists():
+            for previous in folder.glob(f"{name}-*"):
+                previous.unlink()
+            values.tofile(path)
+        arguments.append(f"{name}={path}")
+    return arguments

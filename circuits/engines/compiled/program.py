@@ -1,0 +1,192 @@
+"""What a compiled circuit program is made of: its couplings and its cache key.
+
+:func:`build_couplings` turns a circuit's couplings into Brian2 objects for a standalone
+device — dense ones into :class:`~.objects.DenseProduct` (one BLAS product per step),
+one-to-one links into :class:`~.objects.OneToOne`, sparse ones (a ``"synapses"`` backend) into
+``Synapses`` connected where M is non-zero — and returns them with the ``run_args`` that pass
+every matrix's current values to the program at each run.
+
+:func:`structure_key` names a compiled program by everything that changes its code, so that
+a program compiled once is found again by a later process (the cache directory of
+:mod:`circuits.compilation`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import brian2
+import numpy as np
+from brian2 import NeuronGroup
+from brian2.core.variables import ArrayVariable
+
+from ...coupling import build_synapses, synapse_layout
+from .blas import find_blas
+from . import objects
+from .objects import TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
+
+__all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
+           "structure_key"]
+
+
+@dataclass
+class CompiledCouplings:
+    """The Brian2 objects of a circuit's couplings in a compiled program, and what each run
+    passes them (see :meth:`run_args`)."""
+
+    objects: list = field(default_factory=list)
+    matrices: list = field(default_factory=list)   # (parameter group, coupling): M row-major in w
+    sparse: list = field(default_factory=list)     # (Synapses, coupling, SynapseLayout, connected where M ≠ 0)
+    copies: int = 1
+    products: dict = field(default_factory=dict)   # coupling name -> (matrix group, rate (group, variable))
+    learning: list = field(default_factory=list)   # (control group, projection, weights group, feedback group)
+
+    def run_args(self) -> dict:
+        """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
+        sparse coupling's matrix has non-zero weights where the program has no synapse."""
+        args = {group.w: np.ascontiguousarray(coupling.matrix).ravel() for group, coupling in self.matrices}
+        for synapses, coupling, layout, where_nonzero in self.sparse:
+            if coupling.matrix is None:
+                continue
+            if where_nonzero:
+                outside = coupling.matrix.copy()
+                outside[layout.entries] = 0.0
+                if np.any(outside):
+                    raise ValueError(f"coupling {coupling.name!r} (backend 'synapses') has non-zero weights where "
+                                     f"the compiled program has no synapse (its connectivity was fixed by the "
+                                     f"first run); use backend='dense' for weights whose zeros move")
+            args[synapses.w] = layout.weights(coupling.matrix)
+        return args
+
+
+def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str], links: bool = True,
+                    paired=frozenset()) -> CompiledCouplings:
+    """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
+    couplings that stay ``Synapses`` (connected where their matrix is non-zero now), and with
+    ``links=False`` one-to-one links are ``Synapses`` too (devices without this package's
+    templates, such as brian2cuda's). Couplings from or to the ε+/ε− groups named in ``paired``
+    (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
+    are couplings from or to a subexpression (a deep projection's compartments). A dense
+    coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
+    that one's parameter group transposed: one copy of W, which learning changes for both; for
+    one copy (no batch) both products are computed in one pass over W."""
+    built = CompiledCouplings(copies=copies)
+    fused = set()   # tied bottom-up couplings computed with their generative one
+    for index, coupling in enumerate(couplings):
+        source, target = groups[coupling.source], groups[coupling.target]
+        if coupling.name in fused:
+            continue
+        pairs = (coupling.source in paired, coupling.target in paired)
+        arrays = _arrays(coupling, groups)
+        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or not arrays or \
+                (coupling.matrix is None and not links):
+            where_nonzero = coupling.matrix is not None and not any(pairs)
+            synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired)
+            layout = synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs=not where_nonzero)
+            built.sparse.append((synapses, coupling, layout, where_nonzero))
+            built.objects.append(synapses)
+        elif coupling.matrix is None:
+            if coupling.activation is not None and not coupling.activation.is_identity:
+                raise ValueError(f"coupling {coupling.name}: a one-to-one link carries no activation")
+            built.objects.append(OneToOne(coupling, source, target, clock))
+        else:
+            shared = [group for group, other in built.matrices if _transposed(coupling.matrix, other.matrix)]
+            matrix = shared[0] if shared else matrix_group(coupling, clock)
+            buffer = rate_group(coupling, source.N, clock)
+            back = None
+            if not shared:
+                built.matrices.append((matrix, coupling))
+                built.objects.append(matrix)
+                tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
+                        and not {other.source, other.target} & set(paired) and _arrays(other, groups)
+                        and _transposed(other.matrix, coupling.matrix)]
+                if tied and copies == 1:
+                    back = (tied[0], groups[tied[0].source], groups[tied[0].target])
+                    fused.add(tied[0].name)
+                    built.products[tied[0].name] = (matrix, (groups[tied[0].source], tied[0].source_variable))
+            built.objects.append(DenseProduct(coupling, source, target, matrix, buffer, copies, clock,
+                                              transposed=bool(shared), back=back))
+            built.products[coupling.name] = (matrix, (buffer, "rate") if buffer is not None
+                                             else (source, coupling.source_variable))
+            if buffer is not None:
+                built.objects.append(buffer)
+    return built
+
+
+def _arrays(coupling, groups: dict) -> bool:
+    """Whether the coupling reads and writes plain arrays (not subexpressions)."""
+    return all(isinstance(groups[group].variables[name], ArrayVariable) for group, name in
+               ((coupling.source, coupling.source_variable), (coupling.target, coupling.target_variable)))
+
+
+def _transposed(matrix: np.ndarray, other: np.ndarray) -> bool:
+    """Whether ``matrix`` is a transposed view of ``other`` (the same memory)."""
+    return (matrix.shape == other.shape[::-1] and matrix.strides == other.strides[::-1]
+            and np.shares_memory(matrix, other))
+
+
+def build_learning(projections, built: CompiledCouplings, groups: dict, clock) -> list:
+    """:class:`~.objects.HebbianUpdate` objects for the plastic projections among
+    ``projections`` (continuous learning of W, and of B with Kolen–Pollack feedback), each
+    with a control group whose ``scale`` and ``keep`` every run sets (:meth:`learning_args`)."""
+    objects = []
+    for projection in projections:
+        if not projection.plastic:
+            continue
+        generative, inference = projection.couplings()   # one layer (deep ones are refused)
+        weights, rates = built.products[generative.name]
+        feedback = built.products[inference.name][0] if projection.feedback == "kolen-pollack" else None
+        name = f"learning_{projection.upper.name}_to_{projection.lower.name}"
+        control = NeuronGroup(1, "scale : 1  # α dt/(τ_μ B)\nkeep : 1  # 1 − α λ dt/τ_μ", name=f"{name}_rates",
+                              clock=clock)
+        objects += [control, HebbianUpdate(name, groups[generative.target], rates, weights, feedback, control,
+                                           generative.matrix.shape, built.copies, clock)]
+        built.learning.append((control, projection, weights, feedback))
+    return objects
+
+
+def learning_args(built: CompiledCouplings, step: float) -> dict:
+    """run_args of the learning control groups: ``step`` = dt/τ_μ for a run that learns
+    continuously, 0 for one that does not."""
+    args = {}
+    for control, projection, _, _ in built.learning:
+        rate = step * projection.learning_rate
+        args[control.scale] = rate / built.copies
+        args[control.keep] = 1.0 - rate * projection.weight_decay
+    return args
+
+
+def read_learned(built: CompiledCouplings):
+    """After a run: the learned W (and B) back into the projections' live arrays."""
+    for _, projection, weights, feedback in built.learning:
+        generative, inference = projection.couplings()
+        generative.matrix[:] = weights.w[:].reshape(generative.matrix.shape)
+        if feedback is not None:
+            inference.matrix[:] = feedback.w[:].reshape(inference.matrix.shape)
+
+
+def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
+    """A name for the program of this structure: a hash of every group's size and equations,
+    every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
+    constants, batch, recording, stimulus kinds, plastic projections…), the Brian2 version, the BLAS library and
+    this package's templates."""
+    digest = hashlib.sha256()
+
+    def add(*parts):
+        digest.update(repr(parts).encode())
+
+    add(brian2.__version__, find_blas().path, objects.SMALL_PRODUCT, sorted(settings.items()))
+    for template in sorted(TEMPLATES.glob("*")):
+        add(template.name, template.read_text())
+    for name in sorted(groups):
+        add(name, groups[name].N, str(groups[name].equations))
+    for index, coupling in enumerate(couplings):
+        shape = None if coupling.matrix is None else coupling.matrix.shape
+        rate = None if coupling.activation is None else coupling.activation.rate_expression
+        shared = coupling.matrix is not None and any(other.matrix is not None and _transposed(coupling.matrix, other.matrix)
+                                                     for other in couplings[:index])
+        add(coupling.name, coupling.source, coupling.source_variable, coupling.target, coupling.target_variable,
+            shape, rate, coupling.name in sparse, shared)
+        if coupling.name in sparse and coupling.matrix is not None:
+            add(np.flatnonzero(coupling.matrix).tobytes())
+    return digest.hexdigest()[:20]

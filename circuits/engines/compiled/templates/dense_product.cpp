@@ -1,0 +1,121 @@
+{# A dense coupling, target = M f(source), as one BLAS product per step:
+   dgemv for one copy, dgemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows).
+   The owner is the source group; with a non-identity f the vector code writes f(source)
+   into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
+   W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
+   has_rate, transposed, fused, small. With ``small`` (one copy, few multiply-adds) the product is a
+   plain loop that the compiler vectorises: a BLAS call's set-up costs more there. With ``fused`` (one copy, tied feedback) the same pass over M
+   also computes the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory
+   once per step instead of twice (the products are memory-bound at large sizes). #}
+{# USES_VARIABLES { N } #}
+{% extends 'common_group.cpp' %}
+
+{% block extra_headers %}
+#include "pc_blas.h"
+{% endblock %}
+
+{% block maincode %}
+#ifdef PC_BLAS_SET_THREADS
+    static bool _pinned = false;   // one BLAS thread per process
+    if (!_pinned) { PC_BLAS_SET_THREADS(1); _pinned = true; }
+#endif
+    {% if has_rate %}
+    // f(source) into the buffer
+    const size_t _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+    const int _N = {{constant_or_scalar('N', variables['N'])}};
+    for(int _idx=0; _idx<_N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+    {% set _input = get_array_name(variables['_rate']) %}
+    {% else %}
+    {% set _input = get_array_name(variables['_source']) %}
+    {% endif %}
+    {% set _matrix = get_array_name(variables['_matrix']) %}
+    {% set _output = get_array_name(variables['_target']) %}
+    {% if fused %}
+    {% set _back_input = get_array_name(variables['_back_source']) %}
+    {% set _back_output = get_array_name(variables['_back_target']) %}
+    for (int _j = 0; _j < {{columns}}; _j++)
+        {{_back_output}}[_j] = 0.0;
+    // four rows at a time: each load of the input and of the bottom-up sums serves four rows
+    int _i = 0;
+    for (; _i + 4 <= {{rows}}; _i += 4)
+    {
+        const double* __restrict _r0 = {{_matrix}} + (size_t)_i * {{columns}};
+        const double* __restrict _r1 = _r0 + {{columns}};
+        const double* __restrict _r2 = _r1 + {{columns}};
+        const double* __restrict _r3 = _r2 + {{columns}};
+        const double _e0 = {{_back_input}}[_i], _e1 = {{_back_input}}[_i + 1];
+        const double _e2 = {{_back_input}}[_i + 2], _e3 = {{_back_input}}[_i + 3];
+        double _s0 = 0.0, _s1 = 0.0, _s2 = 0.0, _s3 = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            const double _x = {{_input}}[_j];
+            _s0 += _r0[_j] * _x;
+            _s1 += _r1[_j] * _x;
+            _s2 += _r2[_j] * _x;
+            _s3 += _r3[_j] * _x;
+            {{_back_output}}[_j] += _e0 * _r0[_j] + _e1 * _r1[_j] + _e2 * _r2[_j] + _e3 * _r3[_j];
+        }
+        {{_output}}[_i] = _s0;
+        {{_output}}[_i + 1] = _s1;
+        {{_output}}[_i + 2] = _s2;
+        {{_output}}[_i + 3] = _s3;
+    }
+    for (; _i < {{rows}}; _i++)
+    {
+        const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+        const double _error = {{_back_input}}[_i];
+        double _sum = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            _sum += _row[_j] * {{_input}}[_j];
+            {{_back_output}}[_j] += _error * _row[_j];
+        }
+        {{_output}}[_i] = _sum;
+    }
+    {% elif small and not transposed %}
+    for (int _b = 0; _b < {{copies}}; _b++)
+    {
+        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        for (int _i = 0; _i < {{rows}}; _i++)
+        {
+            const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+            double _sum = 0.0;
+            for (int _j = 0; _j < {{columns}}; _j++)
+                _sum += _row[_j] * _x[_j];
+            {{_output}}[(size_t)_b * {{rows}} + _i] = _sum;
+        }
+    }
+    {% elif small %}
+    for (int _b = 0; _b < {{copies}}; _b++)
+    {
+        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        double* __restrict _y = {{_output}} + (size_t)_b * {{rows}};
+        for (int _i = 0; _i < {{rows}}; _i++)
+            _y[_i] = 0.0;
+        for (int _j = 0; _j < {{columns}}; _j++)
+        {
+            const double _xj = _x[_j];
+            const double* __restrict _column = {{_matrix}} + (size_t)_j * {{rows}};
+            for (int _i = 0; _i < {{rows}}; _i++)
+                _y[_i] += _xj * _column[_i];
+        }
+    }
+    {% elif copies == 1 and not transposed %}
+    PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},
+             {{_input}}, 1, 0.0, {{_output}}, 1);
+    {% elif copies == 1 %}
+    PC_DGEMV(PC_ROW_MAJOR, PC_TRANS, {{columns}}, {{rows}}, 1.0, {{_matrix}}, {{rows}},
+             {{_input}}, 1, 0.0, {{_output}}, 1);
+    {% elif not transposed %}
+    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+             {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
+    {% else %}
+    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_NO_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+             {{_input}}, {{columns}}, {{_matrix}}, {{rows}}, 0.0, {{_output}}, {{rows}});
+    {% endif %}
+{% endblock %}

@@ -1,0 +1,204 @@
+"""Compiled couplings (issue 12): dense couplings as BLAS products and one-to-one links as
+generated loops in the C++ standalone program, equal to the runtime engine; one binary for any
+duration; the program kept in the cache for later processes."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brian2 import Synapses, TimedArray, ms
+
+from circuits import Circuit
+from circuits.engines.compiled import DenseProduct, OneToOne, objects
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 3
+
+
+def build(sparse_top=False, **options):
+    """x (6) ← z1 (4, tanh, lateral Σ) ← z2 (2); the z2 → z1 projection sparse if asked."""
+    rng = np.random.default_rng(0)
+    circuit = Circuit(**options)
+    circuit.sensory("x", 6, covariance=0.5)
+    circuit.column("z1", 4, covariance=np.eye(4) + 0.2)
+    circuit.column("z2", 2, prior_mean=[0.3, -0.2])
+    circuit.connect("z1", "x", rng.normal(size=(6, 4)) / 2, activation="tanh")
+    top = rng.normal(size=(4, 2)) / 2
+    if sparse_top:
+        top[[0, 3], [1, 0]] = 0.0
+    circuit.connect("z2", "z1", top, backend="synapses" if sparse_top else "dense")
+    return circuit
+
+
+def calls(circuit, stimuli):
+    """The same sequence of runs on any device: three durations (33, 20, 7 ms), a time-varying
+    stimulus, then constant ones, new weights after a reset."""
+    x1, x2, varying = stimuli
+    records = [circuit.run(33 * ms, stimulus=TimedArray(varying, dt=0.1 * ms)), circuit.run(20 * ms, stimulus=x1)]
+    circuit.set_weights("z1", "x", 0.5 * circuit.weights("z1", "x"))
+    circuit.reset()
+    records.append(circuit.run(7 * ms, stimulus=x2))
+    return records
+
+
+def stimuli(batch):
+    rng = np.random.default_rng(1)
+    shape = (batch, 6) if batch else (6,)
+    varying = rng.normal(size=(330, batch * 6 if batch else 6))
+    return rng.normal(size=shape), rng.normal(size=shape), varying
+
+
+@pytest.fixture(scope="module")
+def batched(tmp_path_factory):
+    """A batched (B = 3) circuit on both devices, compiled into a fresh cache while the runtime
+    circuit (whose code objects have the same names) is alive."""
+    cache = tmp_path_factory.mktemp("cache")
+    from circuits import compilation
+    runtime = build(batch_size=BATCH)
+    theirs = calls(runtime, stimuli(BATCH))
+    previous = compilation.cache_directory()
+    compilation.set_cache_directory(cache)
+    try:
+        compiled = build(device="cpp_standalone", batch_size=BATCH)
+        ours = calls(compiled, stimuli(BATCH))
+    finally:
+        compilation.set_cache_directory(previous)
+    return compiled, ours, theirs, cache
+
+
+def _program(cache) -> Path:
+    (directory,) = (Path(cache) / "standalone").iterdir()
+    return directory
+
+
+def test_batched_standalone_equals_runtime(batched):
+    """Every recorded step of three runs of different durations (a TimedArray stimulus, then continuing
+    with a constant one, new weights after a reset) of a batch of 3 with tanh, lateral Σ and a
+    prior: equal to the runtime engine to 1e-12 (both add the same products in float64; the
+    BLAS kernels may order the sums differently)."""
+    _, ours, theirs, _ = batched
+    assert [len(r.t) for r in ours] == [330, 200, 70]
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(mine.t), np.asarray(reference.t), atol=1e-12)
+        for name in reference.estimate:
+            np.testing.assert_allclose(mine.estimate[name], reference.estimate[name], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(mine.error[name], reference.error[name], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(mine.free_energy, reference.free_energy, rtol=1e-12)
+
+
+def test_dense_couplings_are_blas_products(batched):
+    """No Synapses in the program: each dense coupling is a DenseProduct whose generated code
+    is one dgemm call over the batch, each one-to-one link a OneToOne loop."""
+    compiled, _, _, cache = batched
+    objects = compiled.network.objects
+    assert not any(isinstance(o, Synapses) for o in objects)
+    products = {o.name for o in objects if isinstance(o, DenseProduct)}   # batched: tied pairs are two products
+    assert products == {"generative_z1_to_x", "inference_x_to_z1", "generative_z2_to_z1", "inference_z1_to_z2",
+                        "z1_lateral"}
+    links = {o.name for o in objects if isinstance(o, OneToOne)}
+    assert links == {"x_estimate_to_error", "z1_estimate_to_error", "z1_error_to_estimate",
+                     "z2_estimate_to_error", "z2_error_to_estimate"}
+    code = _program(cache) / "code_objects"
+    for name in products:   # batched: one dgemm each (plain loops serve small single copies)
+        source = (code / f"{name}_codeobject.cpp").read_text()
+        assert source.count("PC_DGEMM(") == 1 and "PC_DGEMV(" not in source
+
+
+def test_one_binary_for_every_duration_and_a_warm_process(batched):
+    """The three runs (33, 20, 7 ms) used the binary of the first; a new Python process that
+    builds the same circuit runs it without compiling — although the program was generated
+    next to a living runtime circuit — no object file or binary is rewritten, and its results
+    equal this process's to 1e-12."""
+    _, ours, _, cache = batched
+    program = _program(cache)
+    built = sorted(program.glob("**/*.o")) + [program / "main"]
+    stamps = {p: p.stat().st_mtime_ns for p in built}
+    output = subprocess.run([sys.executable, "-c", f"import tests.test_compiled as t; t.warm_run({str(cache)!r})"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert {p: p.stat().st_mtime_ns for p in built} == stamps
+    final = np.array([float(v) for v in output.split()[-BATCH * 2:]]).reshape(BATCH, 2)
+    np.testing.assert_allclose(final, ours[-1].estimate["z2"][-1], rtol=0, atol=1e-12)
+
+
+def warm_run(cache):
+    """In a new process: the fixture's circuit and calls, printing z2's last recorded estimates."""
+    from circuits import compilation
+    compilation.set_cache_directory(cache)
+    circuit = build(device="cpp_standalone", batch_size=BATCH)
+    print(*calls(circuit, stimuli(BATCH))[-1].estimate["z2"][-1].ravel())
+
+
+def test_sparse_couplings_stay_synapses(tmp_path):
+    """A synapses-backend projection is a Synapses object connected where W ≠ 0 (6 of 8
+    weights), equal to the runtime engine to 1e-12; weights that are non-zero where it has no
+    synapse are refused, naming the coupling."""
+    compiled = build(sparse_top=True, device="cpp_standalone", standalone_directory=str(tmp_path))
+    runtime = build(sparse_top=True)
+    x = np.random.default_rng(2).normal(size=6)
+    ours, theirs = compiled.run(15 * ms, stimulus=x), runtime.run(15 * ms, stimulus=x)
+    for name in theirs.estimate:
+        np.testing.assert_allclose(ours.estimate[name], theirs.estimate[name], rtol=0, atol=1e-12)
+    synapses = [o for o in compiled.network.objects if isinstance(o, Synapses)]
+    assert sorted(s.name for s in synapses) == ["generative_z2_to_z1", "inference_z1_to_z2"]
+    assert all(len(s) == 6 for s in synapses)
+    compiled.set_weights("z2", "z1", np.ones((4, 2)))
+    with pytest.raises(ValueError, match="generative_z2_to_z1"):
+        compiled.run(5 * ms, stimulus=x)
+
+
+def learning_circuit(batch_size, **options):
+    """x (5) ← z1 (3, tanh, tied B = Wᵀ) ← z2 (2, Kolen–Pollack B), both W plastic with decay."""
+    rng = np.random.default_rng(3)
+    circuit = Circuit(batch_size=batch_size, **options)
+    circuit.sensory("x", 5)
+    circuit.column("z1", 3)
+    circuit.column("z2", 2)
+    circuit.connect("z1", "x", rng.normal(size=(5, 3)) / 2, activation="tanh", plastic=True, learning_rate=0.05,
+                    weight_decay=0.1)
+    circuit.connect("z2", "z1", rng.normal(size=(3, 2)) / 2, plastic=True, learning_rate=0.02, weight_decay=0.05,
+                    feedback="kolen-pollack", feedback_weights=rng.normal(size=(2, 3)) / 2)
+    return circuit
+
+
+def learning_calls(circuit):
+    x = np.random.default_rng(4).normal(size=(circuit.batch.copies, 5) if circuit.batch.batched else 5)
+    records = [circuit.run(20 * ms, stimulus=x), circuit.run(10 * ms, stimulus=-x, learn="trial"),
+               circuit.run(10 * ms, stimulus=x, learn=False)]
+    return records, [circuit.weights("z1", "x"), circuit.weights("z2", "z1"),
+                     circuit.graph.projection("z2", "z1").feedback_weights]
+
+
+@pytest.mark.parametrize("batch_size, small", [(2, 0), (None, 0), (None, objects.SMALL_PRODUCT)])
+def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, monkeypatch):
+    """With every product a BLAS call (dgemv, dgemm, transposed), and with one copy's small
+    products as plain loops (Kolen–Pollack's W and B untied): continuous Hebbian learning
+    of W (tanh, tied feedback: with one copy both products in one fused pass) and of W and B
+    (Kolen–Pollack), with weight decay, over a batch of 2 and
+    one copy, then item-end ("trial") learning after a run, then a frozen run: every recorded
+    step and the learned W and B equal the runtime engine's to 1e-12."""
+    monkeypatch.setattr(objects, "SMALL_PRODUCT", small)   # 0: every product a BLAS call
+    compiled = learning_circuit(batch_size, device="cpp_standalone", standalone_directory=str(tmp_path))
+    runtime = learning_circuit(batch_size)
+    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(runtime)
+    assert not np.allclose(expected[0], learning_circuit(batch_size).weights("z1", "x"))   # it learned
+    for mine, reference in zip(ours, theirs):
+        for name in reference.estimate:
+            np.testing.assert_allclose(mine.estimate[name], reference.estimate[name], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(mine.error[name], reference.error[name], rtol=0, atol=1e-12)
+    for mine, reference in zip(learned, expected):
+        np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-12)
+    calls = "".join(p.read_text() for p in (tmp_path / "code_objects").glob("*.cpp"))
+    assert calls.count("PC_DGEMM(") + calls.count("PC_DGEMV(") >= (4 if small == 0 else 2)   # 2: learning
+
+
+def test_what_cannot_learn_compiled_is_refused():
+    """Continuous learning of a covariance through interneurons and run_sequence are refused
+    with errors naming them (trial learning of Σ runs: it is applied after the run)."""
+    circuit = Circuit(device="cpp_standalone")
+    circuit.sensory("x", 2, learn_covariance=True, covariance_learning_rate=0.01)
+    with pytest.raises(ValueError, match="learned covariances or lateral-inhibition flows \\(column 'x'\\)"):
+        circuit.run(5 * ms, stimulus=[1.0, 0.0])
+    with pytest.raises(ValueError, match="run_sequence"):
+        circuit.run_sequence(np.zeros((2, 2)), 5 * ms)

@@ -165,45 +165,40 @@ def figure(rows, path):
     """µs per step by size (single circuit) and samples × steps per second (batched) of the
     engines, NumPy and ngc-learn, in the style of :mod:`circuits.simulations.style` (PNG and PDF)."""
     from circuits.simulations import style
-    style.save(_draw(rows), path)
-    style.save(_draw(rows), Path(path).with_suffix(".pdf"))
+    for target in (path, Path(path).with_suffix(".pdf")):   # drawn anew: a re-saved figure gives another PDF
+        style.save(style.styled(_draw)(rows), target)
 
 
 def _draw(rows):
     from circuits.simulations import style
-
-    @style.styled
-    def draw():
-        single = [r for r in rows if not r["cpp"]["batch"]]
-        batched = [r for r in rows if r["cpp"]["batch"]]
-        per_step = {
-            "runtime (Brian2)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
-            "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
-            "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"])
-                                         / (10 * r["cpp"]["steps"] - 1) for r in single],
-            "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
-        }
-        if all(r["ngclearn"] for r in single):
-            per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
-                                                        for r in single]
-        plot, (left, right) = style.figure(1, 2, height=2.8)
-        _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
-        style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
-                    title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
-        if batched:
-            engines = {"runtime": "runtime (Brian2)", "cpp": "C++ standalone", "numpy": "NumPy loop (float64)"}
-            rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
-                     for key, label in engines.items()}
-            if all(r["ngclearn"] for r in batched):
-                rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"]
-                                                / r["ngclearn"]["ngclearn_s"] for r in batched]
-            _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
-            style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
-                        title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
-        style.panel_letters(plot)
-        return plot
-
-    return draw()
+    single = [r for r in rows if not r["cpp"]["batch"]]
+    batched = [r for r in rows if r["cpp"]["batch"]]
+    per_step = {
+        "runtime (Brian2)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
+        "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
+        "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"])
+                                     / (10 * r["cpp"]["steps"] - 1) for r in single],
+        "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
+    }
+    if all(r["ngclearn"] for r in single):
+        per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
+                                                    for r in single]
+    plot, (left, right) = style.figure(1, 2, height=2.8)
+    _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
+    style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
+                title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
+    if batched:
+        engines = {"runtime": "runtime (Brian2)", "cpp": "C++ standalone", "numpy": "NumPy loop (float64)"}
+        rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
+                 for key, label in engines.items()}
+        if all(r["ngclearn"] for r in batched):
+            rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"]
+                                            / r["ngclearn"]["ngclearn_s"] for r in batched]
+        _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
+        style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
+                    title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
+    style.panel_letters(plot)
+    return plot
 
 
 def _bars(ax, labels, series):

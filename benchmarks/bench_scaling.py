@@ -140,46 +140,41 @@ def _figure(by_size, by_duration, note, path):
     import matplotlib
     matplotlib.use("Agg")
     from circuits.simulations import style
-    style.save(_draw(by_size, by_duration, note), path)
-    style.save(_draw(by_size, by_duration, note), Path(path).with_suffix(".pdf"))
+    for target in (path, Path(path).with_suffix(".pdf")):   # drawn anew: a re-saved figure gives another PDF
+        style.save(style.styled(_draw)(by_size, by_duration, note), target)
 
 
 def _draw(by_size, by_duration, note):
     from circuits.simulations import style
-
-    @style.styled
-    def draw():
-        figure, axes = style.figure(1, 3, height=2.6)
-        neurons = [r["neurons"] for r in by_size]
-        per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
-        lines = (("brian2_s", "o-", "circuit (Brian2, dense)"), ("numpy_s", "s--", "NumPy Euler reference"),
-                 *(() if note else (("ngclearn_s", "^:", "ngc-learn 3.2 (JAX CPU, float32)"),)))
-        for key, marker, label in lines:
-            axes[0].loglog(neurons, per_ms(by_size, key), marker, label=label)
-        # the hierarchy (n, n/4, n/16) has weights = c · neurons²: a second axis gives them
-        scale = by_size[0]["weights"] / by_size[0]["neurons"] ** 2
-        weights = axes[0].secondary_xaxis("top", functions=(lambda n: scale * np.square(n),
-                                                            lambda w: np.sqrt(np.maximum(w, 0) / scale)))
-        weights.set_xlabel("weights")
-        style.label(axes[0], x="neurons (estimate + error)", y=("wall time per simulated ms", "ms"),
-                    title="size (dt = 0.1 ms)")
-        durations = [r["duration_ms"] for r in by_duration]
-        for key, marker, label in lines:
-            axes[1].loglog(durations, [r[key] for r in by_duration], marker)
-        style.label(axes[1], x=("simulated time", "ms"), y=("wall time", "s"),
-                    title=f"simulated time, {tuple(by_duration[0]['sizes'])}")
-        figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-        megabytes = [r["weights_mb"] for r in by_size]
-        axes[2].loglog(megabytes, [r["peak_rss_mb"] for r in by_size], "o-", label="peak RSS")
-        axes[2].loglog(megabytes, megabytes, ":", color=style.GREY, label="the weights alone")
-        style.label(axes[2], x=("weights", "MB"), y=("memory", "MB"), title="memory")
-        axes[2].legend(loc="lower right")
-        if note:
-            figure.supxlabel("ngc-learn: " + note, fontsize=7)
-        style.panel_letters(figure, axes)
-        return figure
-
-    return draw()
+    figure, axes = style.figure(1, 3, height=2.6)
+    neurons = [r["neurons"] for r in by_size]
+    per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
+    lines = (("brian2_s", "o-", "circuit (Brian2, dense)"), ("numpy_s", "s--", "NumPy Euler reference"),
+             *(() if note else (("ngclearn_s", "^:", "ngc-learn 3.2 (JAX CPU, float32)"),)))
+    for key, marker, label in lines:
+        axes[0].loglog(neurons, per_ms(by_size, key), marker, label=label)
+    # the hierarchy (n, n/4, n/16) has weights = c · neurons²: a second axis gives them
+    scale = by_size[0]["weights"] / by_size[0]["neurons"] ** 2
+    weights = axes[0].secondary_xaxis("top", functions=(lambda n: scale * np.square(n),
+                                                        lambda w: np.sqrt(np.maximum(w, 0) / scale)))
+    weights.set_xlabel("weights")
+    style.label(axes[0], x="neurons (estimate + error)", y=("wall time per simulated ms", "ms"),
+                title="size (dt = 0.1 ms)")
+    durations = [r["duration_ms"] for r in by_duration]
+    for key, marker, label in lines:
+        axes[1].loglog(durations, [r[key] for r in by_duration], marker)
+    style.label(axes[1], x=("simulated time", "ms"), y=("wall time", "s"),
+                title=f"simulated time, {tuple(by_duration[0]['sizes'])}")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    megabytes = [r["weights_mb"] for r in by_size]
+    axes[2].loglog(megabytes, [r["peak_rss_mb"] for r in by_size], "o-", label="peak RSS")
+    axes[2].loglog(megabytes, megabytes, ":", color=style.GREY, label="the weights alone")
+    style.label(axes[2], x=("weights", "MB"), y=("memory", "MB"), title="memory")
+    axes[2].legend(loc="lower right")
+    if note:
+        figure.supxlabel("ngc-learn: " + note, fontsize=7)
+    style.panel_letters(figure, axes)
+    return figure
 
 
 if __name__ == "__main__":

@@ -41,22 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 ENGINES = ("runtime", "cpp", "numpy")
-
-
-def _best(function, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+REPEATS = 3   # every time is the fastest of this many runs
 
 
 def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     """One engine at one size, in this process: seconds for ``steps`` steps (and set-up)."""
     from brian2 import ms
 
-    from benchmarks.bench_inference import DT, TAU_ERROR, TAU_ESTIMATE, circuit_for, hierarchy
+    from benchmarks.bench_inference import DT, TAU_ERROR, TAU_ESTIMATE, best, circuit_for, hierarchy
     from tests.reference import simulate, simulate_batch
 
     sizes = (top, top // 4, top // 16)
@@ -66,10 +58,12 @@ def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     result = {"engine": engine, "sizes": sizes, "steps": steps, "batch": batch}
     if engine == "numpy":
         if batch:
-            result["wall_s"] = _best(lambda: simulate_batch(model, {"x": x}, steps, DT, TAU_ESTIMATE, TAU_ERROR))
+            result["wall_s"], _ = best(lambda: simulate_batch(model, {"x": x}, steps, DT, TAU_ESTIMATE, TAU_ERROR),
+                                       REPEATS)
         else:
             stimulus = {"x": np.broadcast_to(x, (steps, sizes[0]))}
-            result["wall_s"] = _best(lambda: simulate(model, stimulus, steps, DT, TAU_ESTIMATE, TAU_ERROR, record=False))
+            result["wall_s"], _ = best(
+                lambda: simulate(model, stimulus, steps, DT, TAU_ESTIMATE, TAU_ERROR, record=False), REPEATS)
         return result
     if engine == "cpp":
         from circuits import compilation
@@ -82,10 +76,10 @@ def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     def run(count):
         circuit.reset()
         circuit.run(count * DT * 1000 * ms, stimulus=x, record=False)
-    result["wall_s"] = _best(lambda: run(steps))
+    result["wall_s"], _ = best(lambda: run(steps), REPEATS)
     if engine == "cpp" and not batch:   # the cost of a step without the run's fixed cost
-        result["one_step_s"] = _best(lambda: run(1))
-        result["long_s"] = _best(lambda: run(10 * steps))
+        result["one_step_s"], _ = best(lambda: run(1), REPEATS)
+        result["long_s"], _ = best(lambda: run(10 * steps), REPEATS)
     result["z2"] = circuit.estimate("z2").ravel()[:3].tolist()
     return result
 

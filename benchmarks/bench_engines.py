@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.bench_ngclearn import measure_in  # noqa: E402
 
 ENGINES = ("runtime", "cpp", "numpy")
 REPEATS = 3   # every time is the fastest of this many runs
@@ -92,15 +93,8 @@ def in_subprocess(engine, top, steps, batch) -> dict:
 
 
 def ngclearn(python, top, steps, batch) -> dict | None:
-    if not python:
-        return None
-    sizes = ",".join(map(str, (top, top // 4, top // 16)))
     environment = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-    command = [python, str(ROOT / "benchmarks" / "bench_ngclearn.py"), "--sizes", sizes, "--steps", str(steps)]
-    if batch:
-        command += ["--batch", str(batch)]
-    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, env=environment).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return measure_in(python, (top, top // 4, top // 16), steps, batch, environment)
 
 
 def main(argv=None):

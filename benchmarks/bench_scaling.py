@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.bench_ngclearn import measure_in  # noqa: E402
 
 SIZES = [64, 256, 1024, 2048, 4096, 6144]
 DURATIONS_MS = [10, 100, 1000, 10000]
@@ -77,12 +78,8 @@ def in_subprocess(top, duration_ms, reference=True) -> dict:
 
 def ngclearn_time(python, sizes, steps) -> float | None:
     """Wall time of ``steps`` steps of the hierarchy in ngc-learn (None without an interpreter)."""
-    if not python:
-        return None
-    output = subprocess.run([python, str(ROOT / "benchmarks" / "bench_ngclearn.py"), "--sizes",
-                             ",".join(map(str, sizes)), "--steps", str(steps)],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])["ngclearn_s"]
+    result = measure_in(python, sizes, steps)
+    return None if result is None else result["ngclearn_s"]
 
 
 def main(argv=None):

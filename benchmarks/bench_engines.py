@@ -39,24 +39,17 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.bench_ngclearn import measure_in  # noqa: E402
 
 ENGINES = ("runtime", "cpp", "numpy")
-
-
-def _best(function, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+REPEATS = 3   # every time is the fastest of this many runs
 
 
 def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     """One engine at one size, in this process: seconds for ``steps`` steps (and set-up)."""
     from brian2 import ms
 
-    from benchmarks.bench_inference import DT, TAU_ERROR, TAU_ESTIMATE, circuit_for, hierarchy
+    from benchmarks.bench_inference import DT, TAU_ERROR, TAU_ESTIMATE, best, circuit_for, hierarchy
     from tests.reference import simulate, simulate_batch
 
     sizes = (top, top // 4, top // 16)
@@ -66,10 +59,12 @@ def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     result = {"engine": engine, "sizes": sizes, "steps": steps, "batch": batch}
     if engine == "numpy":
         if batch:
-            result["wall_s"] = _best(lambda: simulate_batch(model, {"x": x}, steps, DT, TAU_ESTIMATE, TAU_ERROR))
+            result["wall_s"], _ = best(lambda: simulate_batch(model, {"x": x}, steps, DT, TAU_ESTIMATE, TAU_ERROR),
+                                       REPEATS)
         else:
             stimulus = {"x": np.broadcast_to(x, (steps, sizes[0]))}
-            result["wall_s"] = _best(lambda: simulate(model, stimulus, steps, DT, TAU_ESTIMATE, TAU_ERROR, record=False))
+            result["wall_s"], _ = best(
+                lambda: simulate(model, stimulus, steps, DT, TAU_ESTIMATE, TAU_ERROR, record=False), REPEATS)
         return result
     if engine == "cpp":
         from circuits import compilation
@@ -82,10 +77,10 @@ def measure(engine: str, top: int, steps: int, batch: int | None) -> dict:
     def run(count):
         circuit.reset()
         circuit.run(count * DT * 1000 * ms, stimulus=x, record=False)
-    result["wall_s"] = _best(lambda: run(steps))
+    result["wall_s"], _ = best(lambda: run(steps), REPEATS)
     if engine == "cpp" and not batch:   # the cost of a step without the run's fixed cost
-        result["one_step_s"] = _best(lambda: run(1))
-        result["long_s"] = _best(lambda: run(10 * steps))
+        result["one_step_s"], _ = best(lambda: run(1), REPEATS)
+        result["long_s"], _ = best(lambda: run(10 * steps), REPEATS)
     result["z2"] = circuit.estimate("z2").ravel()[:3].tolist()
     return result
 
@@ -98,15 +93,8 @@ def in_subprocess(engine, top, steps, batch) -> dict:
 
 
 def ngclearn(python, top, steps, batch) -> dict | None:
-    if not python:
-        return None
-    sizes = ",".join(map(str, (top, top // 4, top // 16)))
     environment = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
-    command = [python, str(ROOT / "benchmarks" / "bench_ngclearn.py"), "--sizes", sizes, "--steps", str(steps)]
-    if batch:
-        command += ["--batch", str(batch)]
-    output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True, env=environment).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return measure_in(python, (top, top // 4, top // 16), steps, batch, environment)
 
 
 def main(argv=None):
@@ -165,45 +153,40 @@ def figure(rows, path):
     """µs per step by size (single circuit) and samples × steps per second (batched) of the
     engines, NumPy and ngc-learn, in the style of :mod:`circuits.simulations.style` (PNG and PDF)."""
     from circuits.simulations import style
-    style.save(_draw(rows), path)
-    style.save(_draw(rows), Path(path).with_suffix(".pdf"))
+    for target in (path, Path(path).with_suffix(".pdf")):   # drawn anew: a re-saved figure gives another PDF
+        style.save(style.styled(_draw)(rows), target)
 
 
 def _draw(rows):
     from circuits.simulations import style
-
-    @style.styled
-    def draw():
-        single = [r for r in rows if not r["cpp"]["batch"]]
-        batched = [r for r in rows if r["cpp"]["batch"]]
-        per_step = {
-            "runtime (Brian2)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
-            "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
-            "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"])
-                                         / (10 * r["cpp"]["steps"] - 1) for r in single],
-            "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
-        }
-        if all(r["ngclearn"] for r in single):
-            per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
-                                                        for r in single]
-        plot, (left, right) = style.figure(1, 2, height=2.8)
-        _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
-        style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
-                    title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
-        if batched:
-            engines = {"runtime": "runtime (Brian2)", "cpp": "C++ standalone", "numpy": "NumPy loop (float64)"}
-            rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
-                     for key, label in engines.items()}
-            if all(r["ngclearn"] for r in batched):
-                rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"]
-                                                / r["ngclearn"]["ngclearn_s"] for r in batched]
-            _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
-            style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
-                        title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
-        style.panel_letters(plot)
-        return plot
-
-    return draw()
+    single = [r for r in rows if not r["cpp"]["batch"]]
+    batched = [r for r in rows if r["cpp"]["batch"]]
+    per_step = {
+        "runtime (Brian2)": [1e6 * r["runtime"]["wall_s"] / r["runtime"]["steps"] for r in single],
+        "C++ standalone, whole run()": [1e6 * r["cpp"]["wall_s"] / r["cpp"]["steps"] for r in single],
+        "C++ standalone, per step": [1e6 * (r["cpp"]["long_s"] - r["cpp"]["one_step_s"])
+                                     / (10 * r["cpp"]["steps"] - 1) for r in single],
+        "NumPy loop (float64)": [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single],
+    }
+    if all(r["ngclearn"] for r in single):
+        per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
+                                                    for r in single]
+    plot, (left, right) = style.figure(1, 2, height=2.8)
+    _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
+    style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
+                title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
+    if batched:
+        engines = {"runtime": "runtime (Brian2)", "cpp": "C++ standalone", "numpy": "NumPy loop (float64)"}
+        rates = {label: [r[key]["batch"] * r[key]["steps"] / r[key]["wall_s"] for r in batched]
+                 for key, label in engines.items()}
+        if all(r["ngclearn"] for r in batched):
+            rates["ngc-learn (float32)"] = [r["ngclearn"]["batch"] * r["ngclearn"]["steps"]
+                                            / r["ngclearn"]["ngclearn_s"] for r in batched]
+        _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
+        style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
+                    title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
+    style.panel_letters(plot)
+    return plot
 
 
 def _bars(ax, labels, series):

@@ -64,7 +64,7 @@ def circuit_for(model: Model, backend: str = "dense", batch_size=None, device="r
     return circuit
 
 
-def _best(function, repeats):
+def best(function, repeats):
     """The fastest of ``repeats`` calls (seconds), and the last result."""
     times, result = [], None
     for _ in range(repeats):
@@ -89,8 +89,8 @@ def measure(sizes, duration, backend, repeats):
         def run_circuit():
             circuit.reset()
             return circuit.run(duration, stimulus=x, record=record)
-        brian, rec = _best(run_circuit, repeats)
-        reference, (mu, _, final) = _best(
+        brian, rec = best(run_circuit, repeats)
+        reference, (mu, _, final) = best(
             lambda: simulate(model, stimulus, steps, DT, TAU_ESTIMATE, TAU_ERROR, record=record), repeats)
         if record:
             result["difference"] = max(np.abs(rec.estimate[n] - mu[n]).max() for n in mu)
@@ -111,8 +111,8 @@ def measure_batch(sizes, batch, duration, repeats):
     def run_circuit():
         circuit.reset()
         circuit.run(duration, stimulus=inputs, record=False)
-    brian, _ = _best(run_circuit, repeats)
-    reference, final = _best(lambda: simulate_batch(model, {"x": inputs}, steps, DT, TAU_ESTIMATE, TAU_ERROR), repeats)
+    brian, _ = best(run_circuit, repeats)
+    reference, final = best(lambda: simulate_batch(model, {"x": inputs}, steps, DT, TAU_ESTIMATE, TAU_ERROR), repeats)
     difference = max(np.abs(circuit.estimate(n) - final[n]).max() for n in final)
     return batch * steps / brian, batch * steps / reference, difference
 

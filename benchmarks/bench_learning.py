@@ -30,6 +30,15 @@ from tests.reference import Edge, Level, Model, simulate_sequence  # noqa: E402
 DIM, LATENT, ITEM_MS, RATE = 64, 16, 50.0, 0.002
 
 
+def circuit_for(start_weights, dt, device="runtime") -> Circuit:
+    """x (DIM) ← z (LATENT), Σ = I, W plastic (α = RATE) from a copy of ``start_weights``."""
+    circuit = Circuit(dt=dt, tau_estimate=10 * ms, tau_error=2 * ms, device=device)
+    circuit.sensory("x", DIM, covariance=1.0)
+    circuit.column("z", LATENT, covariance=1.0)
+    circuit.connect("z", "x", weights=start_weights.copy(), plastic=True, learning_rate=RATE)
+    return circuit
+
+
 def engines(x, start_weights, dt, repeats=3):
     """Continuous learning over the stimuli in one run: (set-up s, best wall s, W) per engine."""
     import os
@@ -39,10 +48,7 @@ def engines(x, start_weights, dt, repeats=3):
     stimulus = TimedArray(x, dt=ITEM_MS * ms)
     results = {}
     for device in ("runtime", "cpp_standalone"):
-        circuit = Circuit(dt=dt, tau_estimate=10 * ms, tau_error=2 * ms, device=device)
-        circuit.sensory("x", DIM, covariance=1.0)
-        circuit.column("z", LATENT, covariance=1.0)
-        circuit.connect("z", "x", weights=start_weights.copy(), plastic=True, learning_rate=RATE)
+        circuit = circuit_for(start_weights, dt, device)
         start = time.perf_counter()
         circuit.run(dt, stimulus=stimulus, record=False, learn=False)
         setup = time.perf_counter() - start
@@ -79,10 +85,7 @@ def main(argv=None):
               f"{np.abs(w_compiled - w_runtime).max():.1e}")
         return
 
-    circuit = Circuit(dt=dt, tau_estimate=10 * ms, tau_error=2 * ms)
-    circuit.sensory("x", DIM, covariance=1.0)
-    circuit.column("z", LATENT, covariance=1.0)
-    circuit.connect("z", "x", weights=start_weights.copy(), plastic=True, learning_rate=RATE)
+    circuit = circuit_for(start_weights, dt)
     start = time.perf_counter()
     circuit.run_sequence(x[:2], item_duration=ITEM_MS * ms, learn=False)
     setup = time.perf_counter() - start

@@ -1,6 +1,7 @@
 """The same 3-level linear hierarchy in ngc-learn (JAX on CPU), timed: a helper of
-``bench_scaling.py``, run by an interpreter that has ngc-learn (it needs numpy ≥ 2.4, which
-Brian2 2.9 cannot import, so it lives in its own virtual environment):
+``bench_scaling.py`` and ``bench_engines.py`` (they call :func:`measure_in`), run by an
+interpreter that has ngc-learn (it needs numpy ≥ 2.4, which Brian2 2.9 cannot import, so it
+lives in its own virtual environment):
 
     python3 -m venv /tmp/ngc && /tmp/ngc/bin/pip install ngclearn
     /tmp/ngc/bin/python benchmarks/bench_ngclearn.py --sizes 256,64,16 --steps 3000
@@ -18,9 +19,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
+
+HERE = Path(__file__).resolve()
+
+
+def measure_in(python, sizes, steps, batch=None, environment=None) -> dict | None:
+    """Run this script under ``python`` (an interpreter with ngc-learn; None or "": not run, None
+    returned) for the hierarchy ``sizes``, ``steps`` steps and ``batch`` inputs (None: one), in
+    ``environment`` (default: this process's), and return the JSON line it prints."""
+    if not python:
+        return None
+    command = [python, str(HERE), "--sizes", ",".join(map(str, sizes)), "--steps", str(steps)]
+    if batch:
+        command += ["--batch", str(batch)]
+    output = subprocess.run(command, cwd=HERE.parents[1], check=True, capture_output=True, text=True,
+                            env=environment).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def main(argv=None):

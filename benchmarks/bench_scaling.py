@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.bench_ngclearn import measure_in  # noqa: E402
 
 SIZES = [64, 256, 1024, 2048, 4096, 6144]
 DURATIONS_MS = [10, 100, 1000, 10000]
@@ -77,12 +78,8 @@ def in_subprocess(top, duration_ms, reference=True) -> dict:
 
 def ngclearn_time(python, sizes, steps) -> float | None:
     """Wall time of ``steps`` steps of the hierarchy in ngc-learn (None without an interpreter)."""
-    if not python:
-        return None
-    output = subprocess.run([python, str(ROOT / "benchmarks" / "bench_ngclearn.py"), "--sizes",
-                             ",".join(map(str, sizes)), "--steps", str(steps)],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])["ngclearn_s"]
+    result = measure_in(python, sizes, steps)
+    return None if result is None else result["ngclearn_s"]
 
 
 def main(argv=None):
@@ -140,46 +137,41 @@ def _figure(by_size, by_duration, note, path):
     import matplotlib
     matplotlib.use("Agg")
     from circuits.simulations import style
-    style.save(_draw(by_size, by_duration, note), path)
-    style.save(_draw(by_size, by_duration, note), Path(path).with_suffix(".pdf"))
+    for target in (path, Path(path).with_suffix(".pdf")):   # drawn anew: a re-saved figure gives another PDF
+        style.save(style.styled(_draw)(by_size, by_duration, note), target)
 
 
 def _draw(by_size, by_duration, note):
     from circuits.simulations import style
-
-    @style.styled
-    def draw():
-        figure, axes = style.figure(1, 3, height=2.6)
-        neurons = [r["neurons"] for r in by_size]
-        per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
-        lines = (("brian2_s", "o-", "circuit (Brian2, dense)"), ("numpy_s", "s--", "NumPy Euler reference"),
-                 *(() if note else (("ngclearn_s", "^:", "ngc-learn 3.2 (JAX CPU, float32)"),)))
-        for key, marker, label in lines:
-            axes[0].loglog(neurons, per_ms(by_size, key), marker, label=label)
-        # the hierarchy (n, n/4, n/16) has weights = c · neurons²: a second axis gives them
-        scale = by_size[0]["weights"] / by_size[0]["neurons"] ** 2
-        weights = axes[0].secondary_xaxis("top", functions=(lambda n: scale * np.square(n),
-                                                            lambda w: np.sqrt(np.maximum(w, 0) / scale)))
-        weights.set_xlabel("weights")
-        style.label(axes[0], x="neurons (estimate + error)", y=("wall time per simulated ms", "ms"),
-                    title="size (dt = 0.1 ms)")
-        durations = [r["duration_ms"] for r in by_duration]
-        for key, marker, label in lines:
-            axes[1].loglog(durations, [r[key] for r in by_duration], marker)
-        style.label(axes[1], x=("simulated time", "ms"), y=("wall time", "s"),
-                    title=f"simulated time, {tuple(by_duration[0]['sizes'])}")
-        figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-        megabytes = [r["weights_mb"] for r in by_size]
-        axes[2].loglog(megabytes, [r["peak_rss_mb"] for r in by_size], "o-", label="peak RSS")
-        axes[2].loglog(megabytes, megabytes, ":", color=style.GREY, label="the weights alone")
-        style.label(axes[2], x=("weights", "MB"), y=("memory", "MB"), title="memory")
-        axes[2].legend(loc="lower right")
-        if note:
-            figure.supxlabel("ngc-learn: " + note, fontsize=7)
-        style.panel_letters(figure, axes)
-        return figure
-
-    return draw()
+    figure, axes = style.figure(1, 3, height=2.6)
+    neurons = [r["neurons"] for r in by_size]
+    per_ms = lambda rows, key: [1000 * r[key] / r["duration_ms"] for r in rows]   # noqa: E731
+    lines = (("brian2_s", "o-", "circuit (Brian2, dense)"), ("numpy_s", "s--", "NumPy Euler reference"),
+             *(() if note else (("ngclearn_s", "^:", "ngc-learn 3.2 (JAX CPU, float32)"),)))
+    for key, marker, label in lines:
+        axes[0].loglog(neurons, per_ms(by_size, key), marker, label=label)
+    # the hierarchy (n, n/4, n/16) has weights = c · neurons²: a second axis gives them
+    scale = by_size[0]["weights"] / by_size[0]["neurons"] ** 2
+    weights = axes[0].secondary_xaxis("top", functions=(lambda n: scale * np.square(n),
+                                                        lambda w: np.sqrt(np.maximum(w, 0) / scale)))
+    weights.set_xlabel("weights")
+    style.label(axes[0], x="neurons (estimate + error)", y=("wall time per simulated ms", "ms"),
+                title="size (dt = 0.1 ms)")
+    durations = [r["duration_ms"] for r in by_duration]
+    for key, marker, label in lines:
+        axes[1].loglog(durations, [r[key] for r in by_duration], marker)
+    style.label(axes[1], x=("simulated time", "ms"), y=("wall time", "s"),
+                title=f"simulated time, {tuple(by_duration[0]['sizes'])}")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    megabytes = [r["weights_mb"] for r in by_size]
+    axes[2].loglog(megabytes, [r["peak_rss_mb"] for r in by_size], "o-", label="peak RSS")
+    axes[2].loglog(megabytes, megabytes, ":", color=style.GREY, label="the weights alone")
+    style.label(axes[2], x=("weights", "MB"), y=("memory", "MB"), title="memory")
+    axes[2].legend(loc="lower right")
+    if note:
+        figure.supxlabel("ngc-learn: " + note, fontsize=7)
+    style.panel_letters(figure, axes)
+    return figure
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from circuits import sweep
 from circuits.simulations import SIMULATIONS, attention
-from circuits.simulations.style import save
+from circuits.simulations.style import save_figures
 
 HERE = Path(__file__).resolve().parent
 STUDY, SEEDS = {"gain": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], "noise": [0.5]}, 64
@@ -48,21 +48,10 @@ def main(directory=HERE, names=GALLERY, study=True):
     written = []
     for name in names:
         module = SIMULATIONS[name]
-        written += write(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
+        written += save_figures(module.simulate(duration=module.DEFAULT_DURATION, seed=0).figures, directory)
     if study:
-        written += write({"attention_sweep": attention.sweep_figure(sweep("attention", STUDY, seeds=SEEDS))},
-                         directory)
-    return written
-
-
-def write(figures, directory):
-    """Each figure as PNG and PDF in the shared style's resolution and metadata."""
-    written = []
-    for stem, figure in figures.items():
-        for fmt in ("png", "pdf"):
-            path = Path(directory) / f"{stem}.{fmt}"
-            save(figure, path)
-            written.append(path)
+        written += save_figures(
+            {"attention_sweep": attention.sweep_figure(sweep("attention", STUDY, seeds=SEEDS))}, directory)
     return written
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..versions import versions
-from .style import save
+from .style import save_figures
 
 
 class Outcome:
@@ -41,14 +41,9 @@ class Outcome:
         """Write ``summary.json`` and every figure into ``directory``; returns the paths."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        paths = [directory / "summary.json"]
-        paths[0].write_text(json.dumps(_jsonable(self.summary), indent=2) + "\n")
-        for stem, figure in self.figures.items():
-            for fmt in formats:
-                path = directory / f"{stem}.{fmt}"
-                save(figure, path)
-                paths.append(path)
-        return paths
+        summary = directory / "summary.json"
+        summary.write_text(json.dumps(_jsonable(self.summary), indent=2) + "\n")
+        return [summary, *save_figures(self.figures, directory, formats)]
 
     def format_table(self) -> str:
         rows = [("quantity", "value", "expected")] + [tuple(_fmt(v) for v in row) for row in self.table]

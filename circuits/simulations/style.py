@@ -25,6 +25,7 @@ free energies are in nats.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
@@ -34,7 +35,8 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
 __all__ = ["COLORS", "DIVERGING", "DPI", "GREY", "PALETTE", "RC", "WIDTH", "axis_label", "figure", "label",
-           "headroom", "image", "legend_entry", "mosaic", "panel_letters", "save", "styled", "tolerance_line"]
+           "headroom", "image", "legend_entry", "mosaic", "panel_letters", "save", "save_figures", "styled",
+           "tolerance_line"]
 
 #: Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision
 #: deficiency; in the order of the colour cycle.
@@ -177,3 +179,15 @@ def save(figure: Figure, path):
     metadata = {"CreationDate": None} if path.endswith(".pdf") else None
     with mpl.rc_context(RC):
         figure.savefig(path, dpi=DPI, bbox_inches="tight", metadata=metadata)
+
+
+def save_figures(figures: dict, directory, formats=("png", "pdf")) -> list[Path]:
+    """:func:`save` each figure of ``figures`` (file stem → Figure) into ``directory`` as
+    ``<stem>.<format>``, once per format; returns the paths."""
+    paths = []
+    for stem, figure in figures.items():
+        for fmt in formats:
+            path = Path(directory) / f"{stem}.{fmt}"
+            save(figure, path)
+            paths.append(path)
+    return paths

@@ -40,10 +40,15 @@ def circuit_for(start_weights, dt, device="runtime") -> Circuit:
 
 
 def engines(x, start_weights, dt, repeats=3):
-    """Continuous learning over the stimuli in one run: (set-up s, best wall s, W) per engine."""
+    """Continuous learning over the stimuli in one run: (set-up s, best wall s, W) per engine,
+    each on one BLAS thread: threadpoolctl limits this process's BLAS (already loaded with
+    NumPy, so the environment variables come too late for it) and the variables reach the C++
+    program, which loads its BLAS when it starts."""
     import os
+    from threadpoolctl import threadpool_limits
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    threadpool_limits(limits=1)
     from brian2 import TimedArray
     stimulus = TimedArray(x, dt=ITEM_MS * ms)
     results = {}

@@ -168,7 +168,7 @@ class StandaloneEngine(Engine):
                 sparse |= {c.name for c in projection.couplings()}
         if not self.generated_couplings:   # every coupling a Synapses object
             sparse = {c.name for c in couplings}
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+        paired = graph.paired_groups
         if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
             couplings, sparse = [], set()
             self._spikes = SpikingNetwork(graph, groups, clock, batch)

@@ -204,9 +204,10 @@ class StandaloneEngine(Engine):
         return {}
 
     def _compile(self, plan: RunPlan):
-        saved = {name: prefs[name] for name in self._preferences()}
+        preferences = self._preferences()
+        saved = {name: prefs[name] for name in preferences}
         try:
-            for name, value in self._preferences().items():
+            for name, value in preferences.items():
                 prefs[name] = value
             objects = self._build()
             own_objects(objects, self._groups.values())

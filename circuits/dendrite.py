@@ -190,13 +190,12 @@ class Dendrite:
 
     # -- learning ------------------------------------------------------------------------------
     def learn(self, source: np.ndarray, top: np.ndarray, batch: Batch, steps: list, scale: float,
-              weight_decay: float = 0.0, weights: bool = True, biases: bool = False) -> tuple[list, list]:
+              weight_decay: float = 0.0, weights: bool = True, biases: bool = False) -> list:
         """One update from inputs ``source`` and output signal δ_K = ``top`` (rows (B, n) of
         the B copies), with per-layer ``steps`` s_k (schedule scale × α_k): ΔV_k = s_k
         (⟨δ_k f_k(h_k−1)ᵀ⟩ − λ V_k) if ``weights``, Δc_k = s_k ⟨δ_k⟩ if ``biases`` (⟨⟩: the
         batch average), and target propagation's inverses at ``scale`` × α_g. Returns the
-        batch-averaged Hebbian terms and bias changes per layer (the owner applies c_K's
-        change to its target).
+        batch-averaged Hebbian terms ⟨δ_k f_k(h_k−1)ᵀ⟩ per layer (empty without ``weights``).
 
         The passes are formed here from ``source`` and ``top`` as they are now, by the maths
         the compartments carry (for backprop, the compartments' δ of a step whose state has not
@@ -204,22 +203,22 @@ class Dendrite:
         compartments' values of the step before."""
         hidden, drive = self.forward(source)
         deltas = self.deltas(hidden, drive, top)
-        inputs = [source] + hidden
-        hebbians = [_outer(batch, delta, activation.rate_numpy(below))
-                    for delta, activation, below in zip(deltas, self.activations, inputs)]
-        changes = [step * _mean(batch, delta) for step, delta in zip(steps, deltas)]
+        hebbians = []
         if weights:
+            inputs = [source] + hidden
+            hebbians = [_outer(batch, delta, activation.rate_numpy(below))
+                        for delta, activation, below in zip(deltas, self.activations, inputs)]
             for matrix, hebbian, step in zip(self.weights, hebbians, steps):
                 matrix += step * (hebbian - weight_decay * matrix)
             if self.credit == "target-prop":
                 self._learn_inverses(hidden, batch, [scale * rate for rate in self.inverse_learning_rates])
         if biases:
-            for bias, change in zip(self.biases, changes):
-                bias += change
+            for bias, step, delta in zip(self.biases, steps, deltas):
+                bias += step * _mean(batch, delta)
             if self.state is not None:
                 for live, bias in zip(self.state.biases, self.biases):
                     live[:] = batch.tile(bias)
-        return hebbians, changes
+        return hebbians
 
     def _learn_inverses(self, hidden: list, batch: Batch, steps: list):
         """Denoising reconstruction of each inverse g_k (k = 2 … K) at the current layer k−1."""

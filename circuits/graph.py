@@ -151,6 +151,11 @@ class CircuitGraph:
         return [part.dendrite for part in parts if part.dendrite.layers > 1]
 
     @property
+    def paired_groups(self) -> set[str]:
+        """Brian2 names of the groups that hold ε+/ε− (a+/a−) pairs (rectified columns)."""
+        return set().union(*(c.paired_groups for c in self.columns.values()))
+
+    @property
     def rng(self) -> np.random.Generator:
         """The circuit's random generator (from ``seed``): random feedback weights, samples."""
         return self._rng

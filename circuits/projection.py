@@ -182,9 +182,8 @@ class Projection:
         (``scale``: 1 at an item's end, dt/τ_μ for a step of the continuous rule)."""
         lower, batch = self.lower.state, self.lower.state.batch
         steps = [scale * rate for rate in layer_rates(self.learning_rate, self.layers)]
-        hebbians, _ = self.dendrite.learn(batch.rows(self.upper.state.estimate), batch.rows(lower.error),
-                                                batch, steps, scale, self.weight_decay, weights=self.plastic,
-                                                biases=self.learn_bias)
+        hebbians = self.dendrite.learn(batch.rows(self.upper.state.estimate), batch.rows(lower.error), batch,
+                                       steps, scale, self.weight_decay, weights=self.plastic, biases=self.learn_bias)
         if self.plastic and self.feedback == "kolen-pollack":
             self._feedback += steps[0] * (hebbians[0].T - self.weight_decay * self._feedback)
         if self.learn_bias:

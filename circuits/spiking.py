@@ -208,7 +208,7 @@ class SpikingNetwork:
         self.spiking: Spiking = graph.spiking
         self.objects, self.links = [], []
         self.runs = 0
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+        paired = graph.paired_groups
         for column in graph.columns.values():
             for population in ("estimate", "error"):
                 self.objects.append(self._readout(column.group_name(population), clock, codeobj_class))

@@ -56,12 +56,15 @@ def _activation(activation: Activation) -> list:
     return [activation.rate_expression, activation.gain_expression, activation.name]
 
 
-def _save_layers(dendrite, key: str, arrays: dict) -> dict:
-    """The layers of a pathway: its metadata entries, and its arrays written into ``arrays``
-    (one layer keeps version 2's ``weights`` and ``bias`` names)."""
+def _save_layers(pathway, key: str, arrays: dict) -> dict:
+    """The layers of a pathway (a projection or an encoder): its metadata entries, and its
+    arrays written into ``arrays`` (one layer keeps version 2's ``weights`` and ``bias`` names)."""
+    dendrite = pathway.dendrite
     entry = {"layers": dendrite.layers, "activations": [_activation(f) for f in dendrite.activations],
              "credit": dendrite.credit}
     if dendrite.layers == 1:
+        arrays[f"{key}/weights"] = pathway.weights
+        arrays[f"{key}/bias"] = pathway.bias
         return entry
     for kind, values in (("weights", dendrite.weights), ("bias", dendrite.biases),
                          ("alignment_weights", dendrite.alignment_weights or []),
@@ -134,10 +137,7 @@ def save(graph, options: dict, path):
                             "activation": _activation(projection.activation), "backend": projection.backend,
                             "plastic": projection.plastic, "learning_rate": projection.learning_rate,
                             "weight_decay": projection.weight_decay, "learn_bias": projection.learn_bias,
-                            "feedback": projection.feedback, **_save_layers(projection.dendrite, key, arrays)})
-        if projection.layers == 1:
-            arrays[f"{key}/weights"] = projection.weights
-            arrays[f"{key}/bias"] = projection.bias
+                            "feedback": projection.feedback, **_save_layers(projection, key, arrays)})
         if projection.feedback != "tied":
             arrays[f"{key}/feedback_weights"] = projection.feedback_weights
     for encoder in graph.encoders.values():
@@ -147,10 +147,7 @@ def save(graph, options: dict, path):
                          "learning_rate": encoder.learning_rate, "iterations": encoder.iterations,
                          "update_gain": encoder.update_gain, "update_learning_rate": encoder.update_learning_rate,
                          "read_duration": float(encoder.read_steps * graph.timing.dt),
-                         **_save_layers(encoder.dendrite, key, arrays)})
-        if encoder.layers == 1:
-            arrays[f"{key}/weights"] = encoder.weights
-            arrays[f"{key}/bias"] = encoder.bias
+                         **_save_layers(encoder, key, arrays)})
         for name, weights in encoder.update_weights.items():
             arrays[f"{key}/update/{name}"] = weights
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}

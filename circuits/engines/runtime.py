@@ -120,15 +120,16 @@ class RuntimeEngine(Engine):
         """The rate circuit's couplings: the Synapses ones (returned), and the function
         computing the dense ones in the per-step network operation."""
         graph, batch, objects = self.graph, self.batch, []
-        self._groups, self._paired = groups, set().union(*(c.paired_groups for c in graph.columns.values()))
+        self._groups = groups
+        paired = graph.paired_groups
         if graph.backend != "dense":
             internal = [c for part in (*graph.columns.values(), *graph.encoders.values()) for c in part.couplings()]
-            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=self._paired)
+            objects += [build_synapses(c, groups, self._clock, batch.copies, codeobj_class, paired=paired)
                         for c in internal]
         for projection in graph.projections:
             if projection.backend != "dense":
                 projection.synapses = [build_synapses(c, groups, self._clock, batch.copies, codeobj_class,
-                                                      paired=self._paired) for c in projection.couplings()]
+                                                      paired=paired) for c in projection.couplings()]
                 objects += projection.synapses
         self._couplings, self._held = self._dense_couplings(), self._held_columns()
         return objects
@@ -147,7 +148,7 @@ class RuntimeEngine(Engine):
         parts = (*graph.columns.values(), *graph.encoders.values()) if graph.backend == "dense" else ()
         dense = [c for part in parts for c in part.couplings()]
         dense += [c for p in graph.projections if p.backend == "dense" for c in p.couplings()]
-        return (dense_couplings(dense, self._groups, self.batch.batched, self.batch.copies, self._paired)
+        return (dense_couplings(dense, self._groups, self.batch.batched, self.batch.copies, graph.paired_groups)
                 if dense else None)
 
     # -- running -------------------------------------------------------------------------------

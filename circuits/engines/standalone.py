@@ -54,6 +54,9 @@ __all__ = ["StandaloneEngine"]
 
 _current = {"engine": None}
 
+#: The ColumnState fields a recording run monitors (and, in a spiking circuit, the read-outs).
+_RECORDED, _RECORDED_RATES = ("estimate", "error"), ("estimate_rate", "error_rate")
+
 #: The duration a program is compiled for, in steps: longer than any run (StopAfter ends each).
 _LONGEST = 2 ** 40
 
@@ -72,7 +75,7 @@ class StandaloneEngine(Engine):
         self._every = None          # compiled recording interval (0: none)
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
-        self._monitors = {}
+        self._monitors = {}         # (column, ColumnState field) -> StateMonitor
         self._couplings = None      # CompiledCouplings
         self._control = None        # the group whose "steps" ends each run
         self._spikes = None         # the SpikingNetwork of a spiking circuit
@@ -168,7 +171,7 @@ class StandaloneEngine(Engine):
                 sparse |= {c.name for c in projection.couplings()}
         if not self.generated_couplings:   # every coupling a Synapses object
             sparse = {c.name for c in couplings}
-        paired = set().union(*(c.paired_groups for c in graph.columns.values()))
+        paired = graph.paired_groups
         if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
             couplings, sparse = [], set()
             self._spikes = SpikingNetwork(graph, groups, clock, batch)
@@ -204,9 +207,10 @@ class StandaloneEngine(Engine):
         return {}
 
     def _compile(self, plan: RunPlan):
-        saved = {name: prefs[name] for name in self._preferences()}
+        preferences = self._preferences()
+        saved = {name: prefs[name] for name in preferences}
         try:
-            for name, value in self._preferences().items():
+            for name, value in preferences.items():
                 prefs[name] = value
             objects = self._build()
             own_objects(objects, self._groups.values())
@@ -231,9 +235,8 @@ class StandaloneEngine(Engine):
             if plan.record_every:
                 for column in self.graph.columns.values():
                     fields = column.state_variables()
-                    recorded = [fields["estimate"], fields["error"]]
-                    recorded += [fields["estimate_rate"], fields["error_rate"]] if self.graph.spiking else []
-                    for population, variable in recorded:
+                    for field in _RECORDED + (_RECORDED_RATES if self.graph.spiking else ()):
+                        population, variable = fields[field]
                         group = getattr(column, population)
                         # every step: on the circuit's clock, so that the program has one clock and its
                         # main.cpp does not depend on the order of a set of clocks (a new process then
@@ -242,7 +245,7 @@ class StandaloneEngine(Engine):
                                   else {"dt": plan.record_every * dt})
                         monitor = StateMonitor(group, variable, record=True, name=f"{group.name}_{variable}_monitor",
                                                **timing)
-                        self._monitors[(column.name, population, variable)] = monitor
+                        self._monitors[(column.name, field)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
             longest = _LONGEST if self.generated_couplings else plan.steps   # StopAfter ends a run
@@ -339,24 +342,24 @@ class StandaloneEngine(Engine):
         trace = None
         if plan.record_every:
             columns = graph.columns
-            t = self._recorded(next(iter(columns)), "estimate", "mu", "t")[:, 0] + self._time
-            rates = {name: {population: self._recorded(name, population, "readout") for population in
+            t = self._recorded(next(iter(columns)), "estimate", times=True)[:, 0] + self._time
+            rates = {name: {population: self._recorded(name, f"{population}_rate") for population in
                             ("estimate", "error")} for name in columns} if graph.spiking else {}
-            trace = Trace(t, {name: self._recorded(name, *c.state_variables()["estimate"]) for name, c in columns.items()},
-                          {name: self._recorded(name, *c.state_variables()["error"]) for name, c in columns.items()},
-                          firing_rates=rates)
+            trace = Trace(t, {name: self._recorded(name, "estimate") for name in columns},
+                          {name: self._recorded(name, "error") for name in columns}, firing_rates=rates)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
         return trace, None
 
-    def _recorded(self, column: str, population: str, variable: str, field: str | None = None) -> np.ndarray:
-        """(steps recorded, neurons) of a monitor's ``field`` (default: the variable itself),
-        read from the run's results (Brian2's own reader assumes every run records as many
-        steps as the first)."""
-        monitor = self._monitors[(column, population, variable)]
-        recorded = monitor.variables[field or variable]
+    def _recorded(self, column: str, field: str, times: bool = False) -> np.ndarray:
+        """(steps recorded, neurons) of the monitor of ``column``'s state ``field`` (a
+        :class:`ColumnState` field), or (steps recorded, 1) of its recording ``times``, read from
+        the run's results (Brian2's own reader assumes every run records as many steps as the
+        first)."""
+        monitor = self._monitors[(column, field)]
+        recorded = monitor.variables["t" if times else monitor.record_variables[0]]
         path = Path(self._device.results_dir) / self._device.get_array_filename(recorded)
-        return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if field else len(monitor.record))
+        return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if times else len(monitor.record))
 
     def reset(self):
         if self.built:

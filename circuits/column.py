@@ -41,7 +41,7 @@ class ColumnState:
         ε−, whose rates are [v]+ (:meth:`rates`).
     error : ndarray (B × error_size,)
         The signed ε (read-only property): ``error_neurons``, or ε+ − ε− = [v+]+ − [v−]+ when
-        paired (a new array then: write ``error_neurons`` to change the state).
+        paired (a new array then: :meth:`set_error` changes the state).
     interneurons : ndarray or None
         The state of the interneurons of a covariance-learning column (a, or the membranes of
         a+ and a−).
@@ -94,6 +94,17 @@ class ColumnState:
         if self.interneurons is None or not self.paired:
             return self.interneurons
         return self.batch.difference(self.rates(self.interneurons))
+
+    def set_error(self, values) -> None:
+        """Put the error neurons in the state that carries the signed ε ``values`` (B × error_size,):
+        the neurons themselves, or each pair at its mirrored membranes v+ = ε, v− = −ε (the state
+        the pair equations keep, whose rates' difference [v+]+ − [v−]+ is ε)."""
+        if not self.paired:
+            self.error_neurons[:] = values
+            return
+        pairs = self.batch.pairs(self.error_neurons)
+        signed = np.reshape(values, pairs[..., 0, :].shape)
+        pairs[..., 0, :], pairs[..., 1, :] = signed, -signed
 
     @staticmethod
     def rates(membranes: np.ndarray) -> np.ndarray:

@@ -130,18 +130,18 @@ def resample_state(graph, batch, rng, covariance: str = "laplace"):
     neuron at its equilibrium Π'(μ − g) there. Returns a function that puts the state back."""
     estimates, gains = current_estimates(graph, batch), current_gains(graph, batch)
     index, draws, _, _ = _draw(graph, estimates, gains, 1, rng, covariance)
-    saved = [(c.state.estimate.copy(), c.state.error.copy()) for c in graph.columns.values()]
+    saved = [(c.state.estimate.copy(), c.state.error_neurons.copy()) for c in graph.columns.values()]
     sampled = dict(estimates)
     sampled.update({name: draws[..., 0, s] for name, s in index.items()})
     errors = equilibrium_errors(graph.columns.values(), sampled, gains)
     for name, column in graph.columns.items():
         column.state.estimate[:] = np.reshape(sampled[name], -1)
         if name in errors:
-            column.state.error[:] = np.reshape(errors[name], -1)
+            column.state.set_error(np.reshape(errors[name], -1))
 
     def restore():
-        for column, (estimate, error) in zip(graph.columns.values(), saved):
-            column.state.estimate[:], column.state.error[:] = estimate, error
+        for column, (estimate, error_neurons) in zip(graph.columns.values(), saved):
+            column.state.estimate[:], column.state.error_neurons[:] = estimate, error_neurons
 
     return restore
 

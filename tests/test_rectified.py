@@ -133,6 +133,27 @@ def test_learning_with_rectified_errors_equals_signed(schedule):
     np.testing.assert_allclose(rec.trial_end["z"], rec_signed.trial_end["z"], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("batch_size", [None, 3])
+def test_learning_at_a_sample_of_q_with_rectified_errors_equals_signed(batch_size):
+    """learn_at='laplace' (variational EM) holds every column at a sample z ~ q and its error
+    neurons at Π(z − g) before the Hebbian step: rectified pairs are set to v± = ±ε there, so W
+    and b learn exactly as with signed neurons (same seed, same samples), and differ from learning
+    at the settled state (the sample matters)."""
+    def learner(errors, learn_at):
+        c = Circuit(seed=4, batch_size=batch_size)
+        c.sensory("x", 3, covariance=0.5, errors=errors)
+        c.column("z", 2, errors=errors)
+        c.connect("z", "x", np.random.default_rng(2).normal(size=(3, 2)), plastic=True, learning_rate=0.05,
+                  learn_bias=True, activation="tanh")
+        items = np.random.default_rng(3).normal(size=(12, 3)) + [1.0, -1.0, 0.0]
+        c.run_sequence(items, 20 * ms, learn="trial", learn_at=learn_at)
+        return c.weights("z", "x"), c.bias("z", "x")
+    signed, rectified = learner("signed", "laplace"), learner("rectified", "laplace")
+    for a, b in zip(signed, rectified):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
+    assert np.abs(learner("rectified", "settled")[0] - rectified[0]).max() > 1e-3
+
+
 def test_attention_with_rectified_errors_equals_signed(rng):
     """Constant gains on a column with full Σ (the lateral synapses carry Σ' − diag Σ') and
     gains switched by a TimedArray, in a batch of 3 with a tanh projection: equal to 1e-12,

@@ -107,7 +107,8 @@ def main(argv=None):
     wall = time.perf_counter() - start
     z2_final = np.asarray(final[z2.z.target]).ravel()
     print(json.dumps({"sizes": sizes, "steps": args.steps, "batch": B, "setup_s": setup, "ngclearn_s": wall,
-                      "z2": z2_final[:3].tolist(), "jax": jax.__version__}))
+                      "z2": z2_final[:3].tolist(), "jax": jax.__version__,
+                      "jax_device": jax.default_backend()}))
 
 
 if __name__ == "__main__":

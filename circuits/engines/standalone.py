@@ -81,6 +81,10 @@ class StandaloneEngine(Engine):
         self._spikes = None         # the SpikingNetwork of a spiking circuit
         self._parameters = {}       # (group name, variable) -> the state array passed as run_args
         self._time = 0.0
+        #: Seconds the program spent in its time-stepping loop in the last run (Brian2's own
+        #: timer inside the program: without launching it, loading the state and writing the
+        #: results); None before the first run.
+        self.stepping_seconds = None
 
     def refuse(self, what: str):
         raise ValueError(f"device={self.device!r} cannot run {what}: it needs Python during the run "
@@ -335,6 +339,7 @@ class StandaloneEngine(Engine):
         with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
             self._device.run(self.directory, results_directory=results.name, with_output=False,
                              run_args=_command_line(run_args, arguments))
+        self.stepping_seconds = self._device._last_run_time
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
         if plan.learn:

@@ -1,0 +1,116 @@
+"""The CUDA standalone engine on a GPU, beside ngc-learn on JAX-GPU and the NumPy reference.
+
+    python benchmarks/bench_gpu.py [--sizes 1024,4096] [--steps 5000] [--ngclearn-python python3]
+                                   [--json benchmarks/gpu.json]
+
+Needs an NVIDIA GPU and brian2cuda (the ``[cuda]`` extra); ngc-learn is measured by
+``bench_ngclearn.py`` under ``--ngclearn-python`` (an interpreter with ngc-learn and a CUDA JAX:
+float32, jitted ``lax.scan``, on JAX's default device). For each top size n, the 3-level linear
+hierarchy of ``bench_inference.py`` (n, n/4, n/16) at dt = 0.1 ms, a constant stimulus, no
+recording. Printed per size:
+
+- CUDA per step: ``Circuit(device="cuda_standalone")``'s time-stepping loop, timed inside the
+  program (``engine.stepping_seconds``: Brian2's own timer), divided by ``--steps``; the best of 3;
+- CUDA run(): the whole call (launching the binary, CUDA's start, state in and out), best of 3;
+- compile: the first run in an empty cache (code generation, nvcc, one run);
+- agreement: the largest |μ_CUDA − μ_NumPy| over every level after the run, against the
+  independent float64 reference (``tests/reference.simulate``); it must be below 1e-9;
+- ngc-learn per step, and CUDA / ngc-learn.
+
+Writes every measurement to ``--json``.
+"""
+from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):   # the NumPy reference
+    os.environ.setdefault(_variable, str(os.cpu_count()))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.bench_inference import DT, TAU_ERROR, TAU_ESTIMATE, best, circuit_for, hierarchy  # noqa: E402
+from benchmarks.bench_ngclearn import measure_in  # noqa: E402
+
+REPEATS = 3
+AGREEMENT = 1e-9   # issue 12: the GPU equals the CPU to this
+
+
+def measure(top: int, steps: int) -> dict:
+    """The CUDA engine at sizes (top, top/4, top/16): compile, per-step and whole-run times,
+    and the largest difference from the NumPy reference after ``steps`` steps."""
+    from brian2 import ms
+
+    from circuits import compilation
+    from tests.reference import simulate
+
+    sizes = (top, top // 4, top // 16)
+    model = hierarchy(sizes)
+    x = np.random.default_rng(1).normal(size=sizes[0])
+    compilation.set_cache_directory(tempfile.mkdtemp(prefix="bench-gpu-"))   # a cold cache
+    circuit = circuit_for(model, device="cuda_standalone")
+    duration = steps * DT * 1000 * ms
+    start = time.perf_counter()
+    circuit.run(duration, stimulus=x, record=False)   # generate, compile, run
+    result = {"sizes": sizes, "steps": steps, "compile_s": time.perf_counter() - start}
+    loops = []
+
+    def run():
+        circuit.reset()
+        circuit.run(duration, stimulus=x, record=False)
+        loops.append(circuit.engine.stepping_seconds)
+    result["run_s"], _ = best(run, REPEATS)
+    result["stepping_s"] = min(loops)
+    _, _, final = simulate(model, {"x": np.broadcast_to(x, (steps, sizes[0]))}, steps, DT, TAU_ESTIMATE, TAU_ERROR,
+                           record=False)
+    result["difference"] = max(float(np.max(np.abs(circuit.estimate(name) - final[name]))) for name in final)
+    return result
+
+
+def gpu_name() -> str:
+    if shutil.which("nvidia-smi") is None:
+        return "no GPU found (no nvidia-smi)"
+    query = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True)
+    return query.stdout.strip() or "no GPU found"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1024,4096", help="top sizes n of (n, n/4, n/16)")
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--ngclearn-python", default=os.environ.get("NGCLEARN_PYTHON"),
+                        help="an interpreter with ngc-learn and a CUDA JAX (default $NGCLEARN_PYTHON; skipped without)")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "gpu.json"), help="measurements written here")
+    args = parser.parse_args(argv)
+    gpu = gpu_name()
+    print(f"{gpu}; µs per simulated step, {args.steps} steps, dt = 0.1 ms, no recording, float64 circuit")
+    print(f"{'sizes':>18} {'CUDA/step':>10} {'CUDA run() ms':>14} {'compile s':>10} {'|CUDA-NumPy|':>13} "
+          f"{'ngc-learn':>10} {'CUDA/ngc':>9}")
+    rows = []
+    for top in (int(s) for s in args.sizes.split(",")):
+        row = measure(top, args.steps)
+        row["ngclearn"] = measure_in(args.ngclearn_python, row["sizes"], args.steps)
+        rows.append(row)
+        step = 1e6 * row["stepping_s"] / args.steps
+        ngc = 1e6 * row["ngclearn"]["ngclearn_s"] / args.steps if row["ngclearn"] else float("nan")
+        print(f"{str(row['sizes']):>18} {step:10.1f} {1e3 * row['run_s']:14.1f} {row['compile_s']:10.1f} "
+              f"{row['difference']:13.1e} {ngc:10.1f} {step / ngc:9.2f}", flush=True)
+    Path(args.json).write_text(json.dumps({"gpu": gpu, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {args.json}")
+    if any(row["difference"] > AGREEMENT for row in rows):
+        raise SystemExit(f"the CUDA engine differs from the NumPy reference by more than {AGREEMENT}")
+
+
+if __name__ == "__main__":
+    main()

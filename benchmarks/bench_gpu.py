@@ -9,8 +9,9 @@ float32, jitted ``lax.scan``, on JAX's default device). For each top size n, the
 hierarchy of ``bench_inference.py`` (n, n/4, n/16) at dt = 0.1 ms, a constant stimulus, no
 recording. Printed per size:
 
-- CUDA per step: ``Circuit(device="cuda_standalone")``'s time-stepping loop, timed inside the
-  program (``engine.stepping_seconds``: Brian2's own timer), divided by ``--steps``; the best of 3;
+- CUDA per step: ``Circuit(device="cuda_standalone")`` (each dense coupling one cuBLAS product
+  a step, see :mod:`circuits.engines.cuda`): its time-stepping loop, timed inside the program
+  (``engine.stepping_seconds``: Brian2's own timer), divided by ``--steps``; the best of 3;
 - CUDA run(): the whole call (launching the binary, CUDA's start, state in and out), best of 3;
 - compile: the first run in an empty cache (code generation, nvcc, one run);
 - agreement: the largest |μ_CUDA − μ_NumPy| over every level after the run, against the

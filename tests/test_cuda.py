@@ -1,5 +1,6 @@
 """device="cuda_standalone" (issue 12): brian2cuda generates and compiles the circuit here
-(nvcc, no GPU needed); on a machine with a GPU the run equals the runtime engine's."""
+(nvcc, no GPU needed), with every dense coupling and the learning as cuBLAS calls; on a machine
+with a GPU the runs equal the runtime engine's."""
 import importlib.util
 import shutil
 import subprocess
@@ -7,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import ms
+from brian2 import Synapses, ms
 
-from tests.test_compiled import build
+from tests.test_compiled import build, learning_circuit
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("brian2cuda") is None,
@@ -25,9 +26,12 @@ def _gpu() -> bool:
 
 def test_cuda_generates_compiles_and_matches_on_a_gpu(tmp_path):
     """The circuit of tests/test_compiled.py (tanh, lateral Σ, prior) is generated as CUDA and
-    compiled with nvcc (-std=c++17 after brian2cuda's -std=c++11; cuRAND from the nvidia
-    package): the binary exists. Without a GPU running it fails; with one, every recorded step
-    equals the runtime engine's to 1e-9."""
+    compiled with nvcc (-std=c++17 after brian2cuda's -std=c++11; cuRAND and cuBLAS from the
+    nvidia packages): the binary exists, each dense coupling is a cuBLAS product (one copy:
+    cublasDgemv; tied feedback in the same code object) and no coupling is a Synapses object.
+    Without a GPU running it fails; with one, every recorded step equals the runtime engine's
+    to 1e-9 (float64 on both; the GPU sums in another order), and a recording program refuses
+    another duration, naming record=False."""
     circuit, runtime = build(device="cuda_standalone", standalone_directory=str(tmp_path)), build()
     x = np.random.default_rng(2).normal(size=6)
     if _gpu():
@@ -38,5 +42,43 @@ def test_cuda_generates_compiles_and_matches_on_a_gpu(tmp_path):
         with pytest.raises(RuntimeError):
             circuit.run(10 * ms, stimulus=x)
     makefile = (Path(tmp_path) / "makefile").read_text()
-    assert "-std=c++17" in makefile and (Path(tmp_path) / "main").exists()
-    assert sorted(p.name for p in (Path(tmp_path) / "code_objects").glob("generative_*codeobject.cu"))
+    assert "-std=c++17" in makefile and "-lcublas" in makefile and (Path(tmp_path) / "main").exists()
+    assert not any(isinstance(o, Synapses) for o in circuit.network.objects)
+    code = Path(tmp_path) / "code_objects"
+    for name in ("generative_z1_to_x", "generative_z2_to_z1"):   # with the tied inference product
+        assert (code / f"{name}_codeobject.cu").read_text().count("cublasDgemv(") == 2
+    if _gpu():
+        with pytest.raises(ValueError, match="record=False"):
+            circuit.run(5 * ms, stimulus=x)
+
+
+def test_cuda_learns_and_runs_any_duration(tmp_path):
+    """A batch of 2 with continuous learning of W (tanh, tied feedback) and of W and B
+    (Kolen–Pollack), without recording: one binary runs 20, 7 and 5 ms (the stop is host code),
+    each product one cublasDgemm and each learning step one (two with Kolen–Pollack). With a
+    GPU the estimates after each run and the learned W and B equal the runtime engine's to 1e-9."""
+    circuit, runtime = learning_circuit(2, device="cuda_standalone", standalone_directory=str(tmp_path)), \
+        learning_circuit(2)
+    x = np.random.default_rng(4).normal(size=(2, 5))
+
+    def calls(c):
+        finals = []
+        for duration, stimulus, learn in ((20 * ms, x, "continuous"), (7 * ms, -x, "continuous"), (5 * ms, x, False)):
+            c.run(duration, stimulus=stimulus, record=False, learn=learn)
+            finals.append({name: c.estimate(name).copy() for name in ("z1", "z2")})
+        return finals, [c.weights("z1", "x"), c.weights("z2", "z1"), c.graph.projection("z2", "z1").feedback_weights]
+    if _gpu():
+        (ours, learned), (theirs, expected) = calls(circuit), calls(runtime)
+        assert not np.allclose(expected[0], learning_circuit(2).weights("z1", "x"))   # it learned
+        for mine, reference in zip(ours, theirs):
+            for name in reference:
+                np.testing.assert_allclose(mine[name], reference[name], rtol=0, atol=1e-9)
+        for mine, reference in zip(learned, expected):
+            np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-9)
+    else:
+        with pytest.raises(RuntimeError):
+            circuit.run(20 * ms, stimulus=x, record=False, learn="continuous")
+    code = Path(tmp_path) / "code_objects"
+    assert [(code / f"learning_{name}_codeobject.cu").read_text().count("cublasDgemm(")
+            for name in ("z1_to_x", "z2_to_z1")] == [1, 2]
+    assert (code / "generative_z1_to_x_codeobject.cu").read_text().count("cublasDgemm(") == 1

@@ -106,9 +106,6 @@ class StandaloneEngine(Engine):
     def _check_continuous_learning(self):
         """Continuous learning runs compiled for the generative weights W (and Kolen–Pollack B)
         of dense projections between plain columns; refuse the rest, naming it."""
-        if not self.generated_couplings:
-            raise ValueError(f"device={self.device!r} cannot learn during a run (its couplings are Synapses); "
-                             f"use learn='trial' (applied after the run), device='cpp_standalone' or the runtime device")
         if self.graph.spiking:
             raise ValueError(f"device={self.device!r} cannot learn during a run of a spiking circuit; use "
                              f"learn='trial' (applied after the run) or the runtime device")
@@ -123,7 +120,7 @@ class StandaloneEngine(Engine):
         refused += [f"learned covariances or lateral-inhibition flows (column {c.name!r})"
                     for c in self.graph.columns.values() if c.learns]
         if refused:
-            raise ValueError(f"device='cpp_standalone' learns continuously only the weights W (and a "
+            raise ValueError(f"device={self.device!r} learns continuously only the weights W (and a "
                              f"Kolen–Pollack B) of dense projections; it cannot learn {'; '.join(refused)} "
                              f"during a run. Use learn='trial' (applied after the run, in Python) or the "
                              f"runtime device")
@@ -173,8 +170,6 @@ class StandaloneEngine(Engine):
             couplings += projection.couplings()
             if projection.backend != "dense":
                 sparse |= {c.name for c in projection.couplings()}
-        if not self.generated_couplings:   # every coupling a Synapses object
-            sparse = {c.name for c in couplings}
         paired = graph.paired_groups
         if graph.spiking:   # every coupling is carried by spikes; the seed is compiled in
             couplings, sparse = [], set()
@@ -182,25 +177,22 @@ class StandaloneEngine(Engine):
             objects += self._spikes.objects
             if graph.seed is not None:
                 brian2_seed(graph.seed)
-        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse,
-                                          links=self.generated_couplings, paired=paired)
+        self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse, paired=paired)
         objects += self._couplings.objects
-        if self.generated_couplings:
-            if not graph.spiking:
-                objects += build_learning([p for p in graph.projections if p.backend == "dense"
-                                           and len(p.couplings()) == 2 and not p.lower.rectified],
-                                          self._couplings, groups, clock)
-            self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control",
-                                        clock=clock)
-            objects += [self._control, StopAfter(self._control, clock)]
+        if not graph.spiking:
+            objects += build_learning([p for p in graph.projections if p.backend == "dense"
+                                       and len(p.couplings()) == 2 and not p.lower.rectified],
+                                      self._couplings, groups, clock)
+        self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
+        objects += [self._control, StopAfter(self._control, clock)]
         self._structure = (groups, couplings, sparse)
         graph.freeze()
         self.built = True
         return objects
 
-    #: Couplings as generated code (BLAS products, loops), any duration from one binary, and
-    #: continuous learning compiled; False: every coupling a Synapses object, the duration fixed.
-    generated_couplings = True
+    #: Whether a program that records runs any duration (False: the duration it was compiled
+    #: for, where the device's monitors allocate the whole run's memory when it starts).
+    records_any_duration = True
 
     def _new_device(self):
         """The Brian2 device that generates the program (one instance per process)."""
@@ -252,7 +244,8 @@ class StandaloneEngine(Engine):
                         self._monitors[(column.name, field)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
-            longest = _LONGEST if self.generated_couplings else plan.steps   # StopAfter ends a run
+            fixed = plan.record_every and not self.records_any_duration
+            longest = plan.steps if fixed else _LONGEST   # StopAfter ends each run
             self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
             plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
@@ -261,7 +254,7 @@ class StandaloneEngine(Engine):
                                 record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps
+            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps if fixed else None
         finally:
             for name, value in saved.items():
                 prefs[name] = value
@@ -297,11 +290,12 @@ class StandaloneEngine(Engine):
             raise ValueError(f"network operations {added} were added to a standalone circuit's network; "
                              f"Brian2 would skip them silently in the compiled program. Remove them, or "
                              f"use the runtime device")
-        if not self.generated_couplings and plan.steps != self._steps:
-            raise ValueError(f"device={self.device!r} runs the duration it was compiled for ({self._steps} steps, "
-                             f"{self._steps * graph.timing.dt}); got {plan.steps * graph.timing.dt}. Build a new "
-                             f"Circuit for another")
-        run_args = {self._control.steps: plan.steps} if self._control is not None else {}
+        if self._steps is not None and plan.steps != self._steps:
+            raise ValueError(f"device={self.device!r} records only runs of the duration it was compiled for "
+                             f"({self._steps} steps, {self._steps * graph.timing.dt}); got "
+                             f"{plan.steps * graph.timing.dt}. Build a new Circuit for another, or run "
+                             f"without recording (record=False), which runs any duration")
+        run_args = {self._control.steps: plan.steps}
         for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
             if not column.sensory and plan.stimuli.get(column.name) is not None:
                 column.state.estimate[:] = plan.stimuli[column.name]

@@ -35,12 +35,14 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from .blas import find_blas
 
-__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "OneToOne", "StopAfter",
-           "code_object_class", "TEMPLATES"]
+__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "OneToOne", "ProgramNames",
+           "StopAfter", "code_object_class", "CUDA_TEMPLATES", "INCLUDE", "TEMPLATES"]
 
-#: The C++ templates of this package (part of every compiled program's cache key).
+#: The C++ templates of this package, and their CUDA counterparts (:mod:`.cuda`): part of
+#: every compiled program's cache key.
 TEMPLATES = Path(__file__).with_name("templates")
-_INCLUDE = Path(__file__).with_name("include")
+CUDA_TEMPLATES = Path(__file__).with_name("templates_cuda")
+INCLUDE = Path(__file__).with_name("include")
 
 #: Products of one copy with at most this many multiply-adds a step are generated as plain
 #: loops, not BLAS calls (whose set-up dominates small matrix-vector products). Batched products
@@ -72,7 +74,7 @@ def code_object_class():
     macros = [("PC_DGEMM", blas.dgemm), ("PC_DGEMV", blas.dgemv), ("PC_BLAS_INT", blas.integer)]
     if blas.set_threads:
         macros.append(("PC_BLAS_SET_THREADS", blas.set_threads))
-    linked = dict(blas.compiler_kwds, define_macros=macros, include_dirs=[str(_INCLUDE)])
+    linked = dict(blas.compiler_kwds, define_macros=macros, include_dirs=[str(INCLUDE)])
 
     class BlasCodeObject(CompiledCodeObject):
         def __init__(self, *args, **kwds):
@@ -85,7 +87,19 @@ def code_object_class():
     return BlasCodeObject
 
 
-class CompiledDevice(CPPStandaloneDevice):
+class ProgramNames:
+    """A standalone device mixin: code objects are named uniquely within this program only.
+    Brian2 also avoids the names of every object alive in the process (a runtime circuit's code
+    objects, say), which would make the generated files, and so the cached program, depend on
+    the process."""
+
+    def code_object(self, owner, name, *args, **kwds):
+        if name.endswith("*"):
+            name = find_name(name, names=set(self.code_objects))
+        return super().code_object(owner, name, *args, **kwds)
+
+
+class CompiledDevice(ProgramNames, CPPStandaloneDevice):
     """Brian2's C++ standalone device generating every code object — and the network loop,
     ``templates/network.cpp`` — from this package's templater (the way brian2cuda extends
     Brian2). The network loop is Brian2's own with one change: it reads a monotonic wall clock
@@ -94,14 +108,6 @@ class CompiledDevice(CPPStandaloneDevice):
 
     def code_object_class(self, codeobj_class=None, fallback_pref=None):
         return CompiledCodeObject if codeobj_class is None else codeobj_class
-
-    def code_object(self, owner, name, *args, **kwds):
-        """Name code objects uniquely within this program only: Brian2 also avoids the names of
-        every object alive in the process (a runtime circuit's code objects, say), which would
-        make the generated files, and so the cached program, depend on the process."""
-        if name.endswith("*"):
-            name = find_name(name, names=set(self.code_objects))
-        return super().code_object(owner, name, *args, **kwds)
 
 
 class DenseProduct(CodeRunner):

@@ -23,7 +23,7 @@ from brian2.core.variables import ArrayVariable
 from ...coupling import build_synapses, synapse_layout
 from .blas import find_blas
 from . import objects
-from .objects import TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
+from .objects import CUDA_TEMPLATES, TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
 __all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
            "structure_key"]
@@ -59,13 +59,11 @@ class CompiledCouplings:
         return args
 
 
-def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str], links: bool = True,
+def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str],
                     paired=frozenset()) -> CompiledCouplings:
     """Brian2 objects computing ``couplings`` in a standalone program; ``sparse`` names the
-    couplings that stay ``Synapses`` (connected where their matrix is non-zero now), and with
-    ``links=False`` one-to-one links are ``Synapses`` too (devices without this package's
-    templates, such as brian2cuda's). Couplings from or to the ε+/ε− groups named in ``paired``
-    (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
+    couplings that stay ``Synapses`` (connected where their matrix is non-zero now). Couplings
+    from or to the ε+/ε− groups named in ``paired`` (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
     are couplings from or to a subexpression (a deep projection's compartments). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
     that one's parameter group transposed: one copy of W, which learning changes for both; for
@@ -78,8 +76,7 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             continue
         pairs = (coupling.source in paired, coupling.target in paired)
         arrays = _arrays(coupling, groups)
-        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or not arrays or \
-                (coupling.matrix is None and not links):
+        if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or not arrays:
             where_nonzero = coupling.matrix is not None and not any(pairs)
             synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired)
             layout = synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs=not where_nonzero)
@@ -176,7 +173,7 @@ def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
         digest.update(repr(parts).encode())
 
     add(brian2.__version__, find_blas().path, objects.SMALL_PRODUCT, sorted(settings.items()))
-    for template in sorted(TEMPLATES.glob("*")):
+    for template in sorted(TEMPLATES.glob("*")) + sorted(CUDA_TEMPLATES.glob("*")):
         add(template.name, template.read_text())
     for name in sorted(groups):
         add(name, groups[name].N, str(groups[name].equations))

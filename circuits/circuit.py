@@ -81,7 +81,9 @@ class Circuit:
         "cpp_standalone": the circuit is compiled into one C++ program at its first run (dense
         couplings as BLAS products) and later runs of any duration reuse it with new stimuli,
         weights and state as ``run_args`` (see :mod:`circuits.engines.standalone` for what it
-        cannot do). "cuda_standalone": the same on brian2cuda (the ``cuda`` extra; one duration).
+        cannot do). "cuda_standalone": the same on brian2cuda's GPU device (the ``cuda``
+        extra; dense couplings and learning as cuBLAS calls; a program whose first run records
+        runs only that duration, see :mod:`circuits.engines.cuda`).
         ``standalone_directory``: where the program is written (default: the compilation cache,
         one directory per circuit structure, reused by later processes).
     neurons : {"rate", "spiking"} or circuits.Spiking

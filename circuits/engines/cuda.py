@@ -22,12 +22,13 @@ cache). Without a GPU the program is generated and compiled for compute capabili
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
-from functools import lru_cache
+import os
 from pathlib import Path
 
 from ..compilation import cache_directory
-from .compiled.objects import INCLUDE
+from .compiled.objects import CUDA_TEMPLATES, INCLUDE
 from .standalone import StandaloneEngine
 
 __all__ = ["CudaEngine", "CUDA_ARCHITECTURE"]
@@ -43,6 +44,7 @@ class CudaEngine(StandaloneEngine):
     """brian2cuda's ``cuda_standalone`` device (see the module docstring)."""
 
     device = "cuda_standalone"
+    templates = CUDA_TEMPLATES
     records_any_duration = False
 
     def __init__(self, graph, batch, divergence_threshold, directory=None):
@@ -51,8 +53,9 @@ class CudaEngine(StandaloneEngine):
                              "3.12: pip install 'predictive-circuits[cuda]'")
         super().__init__(graph, batch, divergence_threshold, directory)
 
-    def _new_device(self):
-        return _device()
+    def _device_class(self):
+        from .compiled.cuda import CompiledCudaDevice
+        return CompiledCudaDevice
 
     def _preferences(self) -> dict:
         import shutil
@@ -79,35 +82,34 @@ class CudaEngine(StandaloneEngine):
         return names
 
 
-@lru_cache(maxsize=1)
-def _device():
-    """The device generating the programs (one per process)."""
-    from .compiled.cuda import CompiledCudaDevice
-    return CompiledCudaDevice()
-
-
 def _nvidia_libraries() -> dict:
     """{"include", "lib", "linked": folders} for the libraries of ``_LIBRARIES`` found in the
     Python ``nvidia`` packages (those not found there come from the toolkit): their header
-    folders, their library folders (searched at run time) and a cache folder of ``lib<name>.so``
-    links for the linker (the packages ship only ``lib<name>.so.N``)."""
+    folders, their library folders (searched at run time) and, for the linker, cache folders of
+    ``lib<name>.so`` links (the packages ship only ``lib<name>.so.N``), one per package folder so
+    that environments with other packages do not re-point each other's links; a link is made
+    under another name and renamed into place, so that processes building at once never see
+    half of one."""
     folders = {"include": [], "lib": [], "linked": []}
     spec = importlib.util.find_spec("nvidia")
     if spec is None or not spec.submodule_search_locations:
         return folders
     roots = sorted(Path(p) for location in spec.submodule_search_locations for p in Path(location).glob("*"))
-    linked = cache_directory() / "standalone" / "nvidia"
     for library, header in _LIBRARIES.items():
         for root in roots:
             found = sorted(root.glob(f"lib/lib{library}.so.*"))
-            if (root / "include" / header).exists() and found:
-                linked.mkdir(parents=True, exist_ok=True)
-                link = linked / f"lib{library}.so"
-                if not link.is_symlink() or link.resolve() != found[-1].resolve():
-                    link.unlink(missing_ok=True)
-                    link.symlink_to(found[-1])
-                for key, folder in (("include", root / "include"), ("lib", root / "lib"), ("linked", linked)):
-                    if str(folder) not in folders[key]:
-                        folders[key].append(str(folder))
-                break
+            if not ((root / "include" / header).exists() and found):
+                continue
+            linked = cache_directory() / "standalone" / "nvidia" / hashlib.sha256(str(root).encode()).hexdigest()[:12]
+            linked.mkdir(parents=True, exist_ok=True)
+            link = linked / f"lib{library}.so"
+            if not (link.is_symlink() and link.resolve() == found[-1].resolve()):
+                temporary = linked / f".lib{library}.so.{os.getpid()}"
+                temporary.unlink(missing_ok=True)
+                temporary.symlink_to(found[-1])
+                os.replace(temporary, link)
+            for key, folder in (("include", root / "include"), ("lib", root / "lib"), ("linked", linked)):
+                if str(folder) not in folders[key]:
+                    folders[key].append(str(folder))
+            break
     return folders

@@ -48,11 +48,13 @@ from ..recording import Trace
 from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 from .compiled import CompiledDevice, StopAfter
+from .compiled.objects import TEMPLATES
 from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
 
 __all__ = ["StandaloneEngine"]
 
 _current = {"engine": None}
+_devices = {}   # device class -> the one instance of this process
 
 #: The ColumnState fields a recording run monitors (and, in a spiking circuit, the read-outs).
 _RECORDED, _RECORDED_RATES = ("estimate", "error"), ("estimate_rate", "error_rate")
@@ -73,6 +75,8 @@ class StandaloneEngine(Engine):
         self._device = None
         self._compiled = False
         self._every = None          # compiled recording interval (0: none)
+        self._steps = None          # the only duration a program runs (one that records, where
+                                    # the device's monitors allocate the run up front), or None
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
         self._stimuli = {}          # sensory column -> TimedArray in the program
         self._monitors = {}         # (column, ColumnState field) -> StateMonitor
@@ -190,13 +194,23 @@ class StandaloneEngine(Engine):
         self.built = True
         return objects
 
+    #: This package's templates for the device (part of the program's cache key).
+    templates = TEMPLATES
+
     #: Whether a program that records runs any duration (False: the duration it was compiled
     #: for, where the device's monitors allocate the whole run's memory when it starts).
     records_any_duration = True
 
+    def _device_class(self):
+        """The class of the Brian2 device that generates the program."""
+        return CompiledDevice
+
     def _new_device(self):
-        """The Brian2 device that generates the program (one instance per process)."""
-        return _current.setdefault("device", CompiledDevice())
+        """The device of :meth:`_device_class`, one instance per process."""
+        kind = self._device_class()
+        if kind not in _devices:
+            _devices[kind] = kind()
+        return _devices[kind]
 
     def _preferences(self) -> dict:
         """Brian2 preferences to set while the program is generated and compiled."""
@@ -244,17 +258,17 @@ class StandaloneEngine(Engine):
                         self._monitors[(column.name, field)] = monitor
                         objects.append(monitor)
             self._network = Network(*objects, name="circuit")
-            fixed = plan.record_every and not self.records_any_duration
-            longest = plan.steps if fixed else _LONGEST   # StopAfter ends each run
+            fixed_duration = plan.record_every and not self.records_any_duration
+            longest = plan.steps if fixed_duration else _LONGEST   # StopAfter ends each run
             self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
             plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
-            key = structure_key(*self._structure, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
+            key = structure_key(*self._structure, self.templates, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
                                 tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
                                 record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
             self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps if fixed else None
+            self._every, self._compiled, self._steps = plan.record_every, True, plan.steps if fixed_duration else None
         finally:
             for name, value in saved.items():
                 prefs[name] = value
@@ -293,8 +307,8 @@ class StandaloneEngine(Engine):
         if self._steps is not None and plan.steps != self._steps:
             raise ValueError(f"device={self.device!r} records only runs of the duration it was compiled for "
                              f"({self._steps} steps, {self._steps * graph.timing.dt}); got "
-                             f"{plan.steps * graph.timing.dt}. Build a new Circuit for another, or run "
-                             f"without recording (record=False), which runs any duration")
+                             f"{plan.steps * graph.timing.dt}. Build a new Circuit for another duration, or one "
+                             f"whose first run does not record (record=False): that program runs any duration")
         run_args = {self._control.steps: plan.steps}
         for column in graph.clamped_columns:   # clamped latent columns: constant, part of the state
             if not column.sensory and plan.stimuli.get(column.name) is not None:
@@ -333,7 +347,8 @@ class StandaloneEngine(Engine):
         with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
             self._device.run(self.directory, results_directory=results.name, with_output=False,
                              run_args=_command_line(run_args, arguments))
-        self.stepping_seconds = self._device._last_run_time
+        # the program's own record of its loop: "<seconds> <completed fraction>"
+        self.stepping_seconds = float((Path(self._device.results_dir) / "last_run_info.txt").read_text().split()[0])
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
         if plan.learn:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import brian2
 import numpy as np
@@ -23,7 +24,7 @@ from brian2.core.variables import ArrayVariable
 from ...coupling import build_synapses, synapse_layout
 from .blas import find_blas
 from . import objects
-from .objects import CUDA_TEMPLATES, TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
+from .objects import INCLUDE, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
 __all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
            "structure_key"]
@@ -162,18 +163,19 @@ def read_learned(built: CompiledCouplings):
             inference.matrix[:] = feedback.w[:].reshape(inference.matrix.shape)
 
 
-def structure_key(groups: dict, couplings, sparse: set[str], **settings) -> str:
+def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
     every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
-    constants, batch, recording, stimulus kinds, plastic projections…), the Brian2 version, the BLAS library and
-    this package's templates."""
+    constants, batch, recording, stimulus kinds, plastic projections…), the Brian2 version, the
+    BLAS library, this package's templates for the device (the folder ``templates``) and its
+    headers (brian2's makefiles track no header dependencies)."""
     digest = hashlib.sha256()
 
     def add(*parts):
         digest.update(repr(parts).encode())
 
     add(brian2.__version__, find_blas().path, objects.SMALL_PRODUCT, sorted(settings.items()))
-    for template in sorted(TEMPLATES.glob("*")) + sorted(CUDA_TEMPLATES.glob("*")):
+    for template in sorted(templates.glob("*")) + sorted(INCLUDE.glob("*.h")):
         add(template.name, template.read_text())
     for name in sorted(groups):
         add(name, groups[name].N, str(groups[name].equations))

@@ -5,16 +5,13 @@
    read as Bᵀ ← keep · Bᵀ + scale · Eᵀ F. scale and keep are read from the host copy of the
    owner's variables (run_args, which never change on the GPU); no kernel is launched. #}
 {# USES_VARIABLES { N } #}
-{% extends 'common_group.cu' %}
+{% extends 'host_code.cu' %}
 
 {% block extra_headers %}
 #include "pc_cublas.h"
 {% endblock %}
 
-{% block prepare_kernel %}
-{% endblock %}
-
-{% block kernel_call %}
+{% block host_code %}
     const double _scale = {{get_array_name(variables['scale'], prefix='')}}[0];
     const double _keep = {{get_array_name(variables['keep'], prefix='')}}[0];
     if (_scale == 0.0 && _keep == 1.0)

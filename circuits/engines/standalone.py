@@ -114,13 +114,8 @@ class StandaloneEngine(Engine):
             raise ValueError(f"device={self.device!r} cannot learn during a run of a spiking circuit; use "
                              f"learn='trial' (applied after the run) or the runtime device")
         refused = [f"learned biases ({p.upper.name} → {p.lower.name})" for p in self.graph.projections if p.learn_bias]
-        refused += [f"plastic weights through dendritic compartments or onto rectified errors "
-                    f"({p.upper.name} → {p.lower.name})" for p in self.graph.projections
-                    if p.plastic and (len(p.couplings()) != 2 or p.lower.rectified)]
-        refused += [f"plastic weights of the 'synapses' backend ({p.upper.name} → {p.lower.name})"
-                    for p in self.graph.projections if p.plastic and p.backend != "dense"]
-        refused += [f"plastic weights between columns in generalized coordinates ({p.upper.name} → {p.lower.name})"
-                    for p in self.graph.projections if p.plastic and p.lower.order > 1]
+        refused += [f"plastic weights {_why_learning_not_compiled(p)} ({p.upper.name} → {p.lower.name})"
+                    for p in self.graph.projections if p.plastic and _why_learning_not_compiled(p)]
         refused += [f"learned covariances or lateral-inhibition flows (column {c.name!r})"
                     for c in self.graph.columns.values() if c.learns]
         if refused:
@@ -184,8 +179,7 @@ class StandaloneEngine(Engine):
         self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse, paired=paired)
         objects += self._couplings.objects
         if not graph.spiking:
-            objects += build_learning([p for p in graph.projections if p.backend == "dense"
-                                       and len(p.couplings()) == 2 and not p.lower.rectified],
+            objects += build_learning([p for p in graph.projections if not _why_learning_not_compiled(p)],
                                       self._couplings, groups, clock)
         self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
         objects += [self._control, StopAfter(self._control, clock)]
@@ -380,6 +374,19 @@ class StandaloneEngine(Engine):
             for column in self.graph.columns.values():
                 column.initial_state()
         self._time = 0.0
+
+
+def _why_learning_not_compiled(projection) -> str | None:
+    """Why continuous learning of ``projection``'s W cannot run compiled (the end of "plastic
+    weights …"), or None: it runs compiled for a dense, one-layer projection onto signed
+    errors in ordinary coordinates."""
+    if projection.backend != "dense":
+        return "of the 'synapses' backend"
+    if len(projection.couplings()) != 2 or projection.lower.rectified:
+        return "through dendritic compartments or onto rectified errors"
+    if projection.lower.order > 1:
+        return "between columns in generalized coordinates"
+    return None
 
 
 def _process_directories(project: Path) -> tuple[Path, Path]:

@@ -120,16 +120,13 @@ def _surround_image(kernel) -> np.ndarray:
 def _figure(image, whitened, kernels):
     figure, axes = style.figure(2, 2, height=5.4)
     (picture, errors), (low, high) = axes
-    shown = picture.imshow(image, cmap="gray")
+    shown = style.image(picture, image, cmap="gray")
     figure.colorbar(shown, ax=picture, shrink=0.85, label="x (z-scored)")
     picture.set_title("natural image x, 64 × 64")
     whitened_limit = np.percentile(np.abs(whitened), 99.5)
-    shown = errors.imshow(whitened, cmap="gray", vmin=-whitened_limit, vmax=whitened_limit)
+    shown = style.image(errors, whitened, cmap="gray", vmin=-whitened_limit, vmax=whitened_limit)
     figure.colorbar(shown, ax=errors, shrink=0.85, label="u (a.u.)")
     errors.set_title("error neurons u = x − W x")
-    for ax in (picture, errors):
-        ax.set_xticks([])
-        ax.set_yticks([])
     surrounds = {noise: _surround_image(kernels[noise]) for noise in NOISES}
     limit = max(np.nanmax(np.abs(f)) for f in surrounds.values())
     margin = int(np.ceil(RADIUS))

@@ -1,9 +1,11 @@
 """Compiled couplings (issue 12): dense couplings as BLAS products and one-to-one links as
 generated loops in the C++ standalone program, equal to the runtime engine; one binary for any
 duration; the program kept in the cache for later processes."""
+import fcntl
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +130,25 @@ def warm_run(cache):
     compilation.set_cache_directory(cache)
     circuit = build(device="cpp_standalone", batch_size=BATCH)
     print(*calls(circuit, stimuli(BATCH))[-1].estimate["z2"][-1].ravel())
+
+
+def test_processes_building_one_program_take_turns(tmp_path):
+    """A process building a program waits while another holds its lock (<directory>.lock):
+    with the lock held here, a new process writes nothing into the program's directory in 20 s
+    (it writes its makefile within seconds otherwise); once released, it builds and runs."""
+    program = tmp_path / "program"
+    script = ("import numpy as np; from brian2 import ms; import tests.test_compiled as t; "
+              f"t.build(device='cpp_standalone', standalone_directory={str(program)!r})"
+              ".run(5 * ms, stimulus=np.ones(6), record=False)")
+    with open(tmp_path / "program.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        time.sleep(20)
+        assert child.poll() is None and not (program / "makefile").exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    _, errors = child.communicate(timeout=600)
+    assert child.returncode == 0, errors
+    assert (program / "main").exists()
 
 
 def test_sparse_couplings_stay_synapses(tmp_path):

@@ -30,9 +30,11 @@ project per process: building a second standalone circuit ends the first one's r
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -261,7 +263,8 @@ class StandaloneEngine(Engine):
                                 tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
                                 record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)
-            self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
+            with _building(Path(self.directory)):
+                self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
             self._every, self._compiled, self._steps = plan.record_every, True, plan.steps if fixed_duration else None
         finally:
             for name, value in saved.items():
@@ -387,6 +390,20 @@ def _why_learning_not_compiled(projection) -> str | None:
     if projection.lower.order > 1:
         return "between columns in generalized coordinates"
     return None
+
+
+@contextmanager
+def _building(project: Path):
+    """Hold the program's lock (``<project>.lock``, an exclusive ``flock``) while it is generated
+    and compiled: processes that build the same cached program at once (sweep workers, say)
+    take turns; the later ones find the files unchanged and compile nothing."""
+    project.parent.mkdir(parents=True, exist_ok=True)
+    with open(project.with_name(project.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _process_directories(project: Path) -> tuple[Path, Path]:

@@ -139,10 +139,12 @@ def synapse_layout(coupling: Coupling, source_neurons: int, target_neurons: int,
 
 
 def build_synapses(coupling: Coupling, groups: dict[str, NeuronGroup], clock, copies: int = 1,
-                   codeobj_class=None, all_pairs: bool = False, paired=frozenset()) -> Synapses:
+                   codeobj_class=None, all_pairs: bool = False, paired=frozenset(),
+                   layout: SynapseLayout | None = None) -> Synapses:
     """A Brian2 ``Synapses`` object computing ``coupling`` as a summed variable (within each of
     the ``copies``), with synapses where the matrix is non-zero or at ``all_pairs``;
-    ``paired`` names the groups that hold ε+/ε− pairs."""
+    ``paired`` names the groups that hold ε+/ε− pairs; ``layout``: the :func:`synapse_layout`
+    of these arguments, when the caller has it already."""
     source, target = groups[coupling.source], groups[coupling.target]
     pairs = (coupling.source in paired, coupling.target in paired)
     if coupling.matrix is None and not any(pairs):
@@ -155,7 +157,7 @@ def build_synapses(coupling: Coupling, groups: dict[str, NeuronGroup], clock, co
                         f"w : 1 (constant)\n"
                         f"{coupling.target_variable}_post = w * {coupling.source_expression()} : 1 (summed)",
                         name=coupling.name, clock=clock, codeobj_class=codeobj_class)
-    layout = synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs)
+    layout = layout if layout is not None else synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs)
     synapses.connect(i=layout.pre, j=layout.post)
     synapses.w = layout.weights(coupling.matrix)
     return _scheduled(synapses, coupling)

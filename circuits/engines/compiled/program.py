@@ -79,8 +79,9 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
         arrays = _arrays(coupling, groups)
         if (coupling.matrix is not None and coupling.name in sparse) or any(pairs) or not arrays:
             where_nonzero = coupling.matrix is not None and not any(pairs)
-            synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired)
             layout = synapse_layout(coupling, source.N, target.N, copies, *pairs, all_pairs=not where_nonzero)
+            synapses = build_synapses(coupling, groups, clock, copies, all_pairs=not where_nonzero, paired=paired,
+                                      layout=layout)
             built.sparse.append((synapses, coupling, layout, where_nonzero))
             built.objects.append(synapses)
         elif coupling.matrix is None:

@@ -29,8 +29,8 @@ from circuits import Circuit
 TAU_ESTIMATE, TAU_ERROR, DT = 10.0, 2.0, 0.1   # ms
 
 
-def _deep_circuit(errors: str, backend: str) -> Circuit:
-    c = Circuit(backend=backend, dt=DT * ms, tau_estimate=TAU_ESTIMATE * ms, tau_error=TAU_ERROR * ms)
+def _deep_circuit(errors: str, backend: str, **options) -> Circuit:
+    c = Circuit(backend=backend, dt=DT * ms, tau_estimate=TAU_ESTIMATE * ms, tau_error=TAU_ERROR * ms, **options)
     c.sensory("x", 3, covariance=0.8, errors=errors)
     c.column("z", 2, covariance=1.5, prior_mean=[0.2, -0.3])
     c.connect("z", "x", DEEP_WEIGHTS, ["tanh", "linear"], DEEP_BIASES)
@@ -61,10 +61,14 @@ def _reference(steps: int):
     return trajectory
 
 
-@pytest.mark.parametrize("backend", ["dense", "synapses"])
-def test_a_deep_projection_into_a_rectified_column_integrates_the_signed_equations(backend):
+@pytest.mark.parametrize("backend, device", [("dense", "runtime"), ("synapses", "runtime"),
+                                            ("dense", "cpp_standalone")])
+def test_a_deep_projection_into_a_rectified_column_integrates_the_signed_equations(backend, device, tmp_path):
+    """Also compiled: the compartments and the ε± pairs are Synapses there, ordered with the
+    generated products in the same step."""
     steps = 400
-    recording = _deep_circuit("rectified", backend).run(steps * DT * ms, stimulus=STIMULUS)
+    options = {"standalone_directory": str(tmp_path)} if device != "runtime" else {}
+    recording = _deep_circuit("rectified", backend, device=device, **options).run(steps * DT * ms, stimulus=STIMULUS)
     np.testing.assert_allclose(recording.estimate["z"], _reference(steps), rtol=0, atol=1e-12)
 
 

@@ -6,8 +6,8 @@
   device, every feature;
 - ``"cpp_standalone"``: :class:`~circuits.engines.standalone.StandaloneEngine`, one compiled
   C++ program rerun with new inputs (couplings as BLAS products: :mod:`.compiled`);
-- ``"cuda_standalone"``: :class:`~circuits.engines.cuda.CudaEngine`, the same on brian2cuda
-  (the ``cuda`` extra).
+- ``"cuda_standalone"``: :class:`~circuits.engines.cuda.CudaEngine`, the same on brian2cuda's
+  GPU device (the ``cuda`` extra; couplings and learning as cuBLAS calls).
 """
 from __future__ import annotations
 

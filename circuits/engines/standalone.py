@@ -9,7 +9,7 @@ weights (:meth:`~circuits.Circuit.set_weights`) and constant attention gains pas
 (:func:`circuits.compilation.cache_directory`/``standalone/<key>``, the key a hash of the
 circuit's structure, :func:`~.compiled.program.structure_key`), so a later process that builds
 the same structure finds it compiled and only regenerates identical sources (make rebuilds
-nothing).
+nothing); processes that build the same program at once take turns (a file lock).
 
 Couplings are generated array code (:mod:`circuits.engines.compiled`): every dense coupling is
 one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch), every

@@ -18,7 +18,8 @@ simulated step of a ``--steps`` run (10,000: 1 s simulated):
 
 Then batched trials (B = ``--batch``): samples × steps per second of each, ``--batch-steps``
 steps. Prints the tables, writes every measurement to ``benchmarks/engines.json`` (``--json``)
-and draws ``figures/performance.png`` (``--figure``; ``--replot`` redraws it from the JSON).
+and draws ``figures/performance.png`` (``--figure``; ``--replot`` redraws it from the JSON), with a
+third panel from ``benchmarks/gpu.json`` (``bench_gpu.py``, the CUDA engine on a GPU) where it exists.
 """
 from __future__ import annotations
 
@@ -149,15 +150,22 @@ def main(argv=None):
     print(f"wrote {args.json} and {args.figure}")
 
 
+#: The GPU measurements (benchmarks/bench_gpu.py, on a GPU machine): CUDA with cuBLAS couplings,
+#: and the same run before, with brian2cuda Synapses couplings.
+GPU_RUNS = (ROOT / "benchmarks" / "gpu.json", ROOT / "benchmarks" / "gpu_synapses.json")
+
+
 def figure(rows, path):
     """µs per step by size (single circuit) and samples × steps per second (batched) of the
-    engines, NumPy and ngc-learn, in the style of :mod:`circuits.simulations.style` (PNG and PDF)."""
+    engines, NumPy and ngc-learn, and, where ``GPU_RUNS`` exist, the CUDA engine against
+    ngc-learn on the GPU, in the style of :mod:`circuits.simulations.style` (PNG and PDF)."""
     from circuits.simulations import style
+    gpu = [json.loads(run.read_text()) for run in GPU_RUNS if run.exists()]
     for target in (path, Path(path).with_suffix(".pdf")):   # drawn anew: a re-saved figure gives another PDF
-        style.save(style.styled(_draw)(rows), target)
+        style.save(style.styled(_draw)(rows, gpu), target)
 
 
-def _draw(rows):
+def _draw(rows, gpu=()):
     from circuits.simulations import style
     single = [r for r in rows if not r["cpp"]["batch"]]
     batched = [r for r in rows if r["cpp"]["batch"]]
@@ -171,7 +179,8 @@ def _draw(rows):
     if all(r["ngclearn"] for r in single):
         per_step["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
                                                     for r in single]
-    plot, (left, right) = style.figure(1, 2, height=2.8)
+    plot, axes = style.figure(2, 2, height=5.6) if gpu else style.figure(1, 2, height=2.8)
+    left, right = axes[0] if gpu else axes
     _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], per_step)
     style.label(left, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
                 title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
@@ -185,14 +194,32 @@ def _draw(rows):
         _bars(right, [str(tuple(r["cpp"]["sizes"])) for r in batched], rates)
         style.label(right, x="sizes of the 3-level hierarchy", y="samples × steps per second",
                     title=f"batch of {batched[0]['cpp']['batch']}, {batched[0]['cpp']['steps']} steps")
+    if gpu:
+        _draw_gpu(axes[1][0], *gpu)
+        axes[1][1].remove()
     style.panel_letters(plot)
     return plot
+
+
+def _draw_gpu(ax, cublas, synapses=None):
+    """µs per step of the CUDA engine (cuBLAS couplings; before, Synapses couplings) and of
+    ngc-learn on the same GPU, from bench_gpu.py's JSON."""
+    from circuits.simulations import style
+    rows = cublas["rows"]
+    per_step = {"CUDA standalone, cuBLAS couplings": [1e6 * r["per_step_s"] for r in rows]}
+    if synapses is not None:
+        per_step["CUDA standalone, Synapses couplings (before)"] = [1e6 * r["stepping_s"] / r["steps"]
+                                                                   for r in synapses["rows"]]
+    per_step["ngc-learn, JAX GPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["steps"] for r in rows]
+    _bars(ax, [str(tuple(r["sizes"])) for r in rows], per_step)
+    style.label(ax, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),
+                title=f"{cublas['gpu'].split(',')[0]}, {rows[0]['steps']} steps")
 
 
 def _bars(ax, labels, series):
     from circuits.simulations.style import PALETTE
     colors = {"runtime": PALETTE[0], "C++ standalone, per": PALETTE[2], "C++": PALETTE[1], "NumPy": PALETTE[3],
-              "ngc-learn": PALETTE[4]}
+              "ngc-learn": PALETTE[4], "CUDA standalone, cuBLAS": PALETTE[5], "CUDA": PALETTE[7]}
     width = 0.8 / len(series)
     for k, (label, values) in enumerate(series.items()):
         color = next(c for prefix, c in colors.items() if label.startswith(prefix))

@@ -223,3 +223,36 @@ def test_what_cannot_learn_compiled_is_refused():
         circuit.run(5 * ms, stimulus=[1.0, 0.0])
     with pytest.raises(ValueError, match="run_sequence"):
         circuit.run_sequence(np.zeros((2, 2)), 5 * ms)
+
+
+@pytest.mark.parametrize("batch_size, reset_between", [(2, True), (None, True), (None, False)])
+def test_sequences_run_compiled_and_equal_runtime(tmp_path, batch_size, reset_between):
+    """run_sequence compiled: items as a TimedArray of one row per item, each item's reset
+    (estimates to the prior mean, errors to zero) and item-end learning of W (tanh: f(μ) taken at
+    the item's end) and of W, B (Kolen–Pollack) in generated code. Three sequences from one binary
+    (5 items learning at item ends, 3 frozen, 4 learning continuously): every item's end state,
+    free energy and the learned W and B equal the runtime engine's to 1e-12."""
+    compiled = learning_circuit(batch_size, device="cpp_standalone", standalone_directory=str(tmp_path))
+    runtime = learning_circuit(batch_size)
+    rng = np.random.default_rng(5)
+    shape = (batch_size, 5) if batch_size else (5,)
+
+    def calls(circuit):
+        records = [circuit.run_sequence(rng_items(k), 6 * ms, reset_between=reset_between, learn=learn)
+                   for k, learn in ((5, "trial"), (3, False), (4, "continuous"))]
+        return records, [circuit.weights("z1", "x"), circuit.weights("z2", "z1"),
+                         circuit.graph.projection("z2", "z1").feedback_weights]
+
+    def rng_items(count):
+        return rng.normal(size=(count, *shape))
+    ours, learned = calls(compiled)
+    rng = np.random.default_rng(5)
+    theirs, expected = calls(runtime)
+    assert not np.allclose(expected[0], learning_circuit(batch_size).weights("z1", "x"))   # it learned
+    for mine, reference in zip(ours, theirs):
+        for name in reference.trial_end:
+            np.testing.assert_allclose(mine.trial_end[name], reference.trial_end[name], rtol=0, atol=1e-12)
+            np.testing.assert_allclose(mine.trial_error[name], reference.trial_error[name], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(mine.trial_free_energy, reference.trial_free_energy, rtol=1e-12)
+    for mine, reference in zip(learned, expected):
+        np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-12)

@@ -35,6 +35,7 @@ import hashlib
 import os
 import shutil
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +48,11 @@ from ..column import ColumnState
 from ..compilation import cache_directory
 from ..dendrite import DendriteState
 from ..recording import Trace
+from ..energy import current_free_energy
+from ..sequence import ItemBoundaries
 from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
-from .compiled import CompiledDevice, StopAfter
+from .compiled import CompiledDevice, ItemStart, StopAfter
 from .compiled.objects import TEMPLATES
 from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
 
@@ -77,6 +80,8 @@ class StandaloneEngine(Engine):
         self._device = None
         self._compiled = False
         self._every = None          # compiled recording interval (0: none)
+        self._sequence = None       # (steps per item, reset_between) of a program compiled for sequences
+        self._starts = []           # (parameter group of the item-start estimates, column)
         self._steps = None          # the only duration a program runs (one that records, where
                                     # the device's monitors allocate the run up front), or None
         self._kinds = {}            # sensory column -> "constant" or "array" (compiled)
@@ -135,7 +140,7 @@ class StandaloneEngine(Engine):
         raise RuntimeError("a device='cpp_standalone' circuit is built and compiled by its first "
                            "run(duration, stimulus); run it before reading its groups or state")
 
-    def _build(self) -> list:
+    def _build(self, sequence=None) -> list:
         """Create the groups and couplings under the standalone device (no run yet). Nothing
         is given a value here: every run passes the state and the matrices as run_args, so the
         generated code depends on the structure alone."""
@@ -180,9 +185,12 @@ class StandaloneEngine(Engine):
                 brian2_seed(graph.seed)
         self._couplings = build_couplings(couplings, groups, clock, batch.copies, sparse, paired=paired)
         objects += self._couplings.objects
+        item_steps = sequence.steps_per_item if sequence is not None else 0
         if not graph.spiking:
             objects += build_learning([p for p in graph.projections if not _why_learning_not_compiled(p)],
-                                      self._couplings, groups, clock)
+                                      self._couplings, groups, clock, item_steps)
+        if sequence is not None and sequence.reset_between:
+            objects += self._item_resets(item_steps, clock)
         self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
         objects += [self._control, StopAfter(self._control, clock)]
         self._structure = (groups, couplings, sparse)
@@ -218,7 +226,7 @@ class StandaloneEngine(Engine):
         try:
             for name, value in preferences.items():
                 prefs[name] = value
-            objects = self._build()
+            objects = self._build(plan.sequence)
             own_objects(objects, self._groups.values())
             namespace, settings = {}, {}
             dt = self.graph.timing.dt
@@ -253,8 +261,20 @@ class StandaloneEngine(Engine):
                                                **timing)
                         self._monitors[(column.name, field)] = monitor
                         objects.append(monitor)
+            if plan.sequence is not None:   # the state at every item's start, before its learning and reset
+                every = plan.sequence.steps_per_item * dt
+                for column in self.graph.columns.values():
+                    for field in _RECORDED:
+                        population, variable = column.state_variables()[field]
+                        group = getattr(column, population)
+                        monitor = StateMonitor(group, variable, record=True, dt=every, when="start", order=-5,
+                                               name=f"{group.name}_{variable}_item_ends")
+                        self._monitors[("item_ends", column.name, field)] = monitor
+                        objects.append(monitor)
+                sequence = (plan.sequence.steps_per_item, plan.sequence.reset_between)
+                settings["sequence"] = self._sequence = sequence
             self._network = Network(*objects, name="circuit")
-            fixed_duration = plan.record_every and not self.records_any_duration
+            fixed_duration = (plan.record_every or plan.sequence is not None) and not self.records_any_duration
             longest = plan.steps if fixed_duration else _LONGEST   # StopAfter ends each run
             self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
@@ -271,6 +291,52 @@ class StandaloneEngine(Engine):
                 prefs[name] = value
             set_device("runtime")   # other circuits in this process keep Brian2's runtime device
 
+    def _item_resets(self, item_steps: int, clock) -> list:
+        """At every item's start: latent estimates (not clamped ones) back to the prior mean (a
+        parameter group per column, set by each run), every error neuron to zero; as
+        :meth:`Column.reset_state` does between the items of a runtime sequence."""
+        objects = []
+        for column in self.graph.columns.values():
+            fields = column.state_variables()
+            if not (column.sensory or column.clamped):
+                start = NeuronGroup(column.estimate.N, "value : 1  # the prior mean m, tiled", clock=clock,
+                                    name=f"{column.name}_item_start")
+                self._starts.append((start, column))
+                objects += [start, ItemStart(f"{column.name}_estimate_reset", column.estimate, "mu = _start",
+                                             item_steps, clock, start)]
+            _, variable = fields["error"]
+            objects.append(ItemStart(f"{column.name}_error_reset", column.error, f"{variable} = 0", item_steps, clock))
+        return objects
+
+    def _check_sequence(self, sequence):
+        """A compiled sequence: items of the sensory columns, the iterative inference of plain
+        rate columns, learning at the settled state; refuse the rest, naming it."""
+        graph, refused = self.graph, []
+        if sequence.reset_between == "prediction":
+            refused.append("reset_between='prediction' (a top-down sweep at each item's start)")
+        if sequence.learn_at != "settled":
+            refused.append(f"learn_at={sequence.learn_at!r} (samples of q at item ends)")
+        refused += [f"items for the clamped latent column {name!r}" for name in sequence.items
+                    if not graph.columns[name].sensory]
+        refused += [f"a column with {what} ({c.name!r})" for c in graph.columns.values() for what, where in
+                    (("rectified errors", c.rectified), ("generalized coordinates", c.order > 1),
+                     ("covariance interneurons", c.learn_covariance)) if where]
+        if graph.spiking:
+            refused.append("spiking columns")
+        if sequence.learn == "trial":
+            try:
+                self._check_continuous_learning()
+            except ValueError as failure:
+                refused.append(f"item-end learning of what does not learn compiled ({failure})")
+        if refused:
+            self.refuse("run_sequence with " + "; ".join(refused))
+
+    def _sequence_plan(self, plan: RunPlan) -> RunPlan:
+        """The plan of a compiled sequence: the sensory columns' items as TimedArrays of one
+        row per item (the clamp reads the item of the step)."""
+        step = plan.sequence.steps_per_item * self.graph.timing.dt
+        return replace(plan, stimuli={name: TimedArray(values, dt=step) for name, values in plan.sequence.items.items()})
+
     @property
     def time(self) -> float:
         return self._time
@@ -280,8 +346,14 @@ class StandaloneEngine(Engine):
         graph = self.graph
         if plan.learn:
             self._check_continuous_learning()
-        if plan.sequence is not None:
-            self.refuse("run_sequence (item boundaries); call run() per item")
+        sequence = plan.sequence
+        if sequence is not None:
+            self._check_sequence(sequence)
+            plan = self._sequence_plan(plan)
+        kind = None if sequence is None else (sequence.steps_per_item, sequence.reset_between)
+        if self._compiled and kind != self._sequence:
+            raise ValueError(f"this device={self.device!r} circuit was compiled for {_program_kind(self._sequence)}; "
+                             f"got {_program_kind(kind)}. Build a new Circuit for another")
         if any(c.held for c in graph.columns.values()):
             self.refuse("fixed predictions (hold: the error neurons' input is switched at run time)")
         missing = [column.name for column in graph.sensory_columns if plan.stimuli.get(column.name) is None]
@@ -336,7 +408,10 @@ class StandaloneEngine(Engine):
             run_args[getattr(self._groups[name], variable)] = values
         run_args.update(self._couplings.run_args())   # the current matrices (weights, Σ, flows)
         step = float(graph.timing.dt / graph.timing.tau_estimate) if plan.learn else 0.0
-        run_args.update(learning_args(self._couplings, step))
+        trial = sequence is not None and sequence.learn == "trial"
+        run_args.update(learning_args(self._couplings, step, trial))
+        for start, column in self._starts:
+            run_args[start.value] = column.state.tile(column.prior_mean)
         if self._spikes:
             run_args.update(self._spikes.parameters())
         project = Path(self.directory)
@@ -348,7 +423,7 @@ class StandaloneEngine(Engine):
         self.stepping_seconds = float((Path(self._device.results_dir) / "last_run_info.txt").read_text().split()[0])
         for (name, variable), values in self._parameters.items():
             values[:] = self._groups[name].variables[variable].get_value()
-        if plan.learn:
+        if plan.learn or trial:
             read_learned(self._couplings)
         trace = None
         if plan.record_every:
@@ -360,14 +435,31 @@ class StandaloneEngine(Engine):
                           {name: self._recorded(name, "error") for name in columns}, firing_rates=rates)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
-        return trace, None
+        return trace, (self._item_ends(sequence) if sequence is not None else None)
 
-    def _recorded(self, column: str, field: str, times: bool = False) -> np.ndarray:
+    def _item_ends(self, sequence) -> dict:
+        """The Recording's ``trial_*`` of a compiled sequence: each item's end state from the
+        monitors (recorded at the start of the next item, before its learning and reset; their
+        first row is the state before the first item), the last one from the state now — which
+        then takes its item-end learning, in Python, as the runtime engine's last item does."""
+        graph, batch = self.graph, self.batch
+        boundaries = ItemBoundaries(graph, batch, sequence)
+        recorded = {(name, field): self._recorded(("item_ends", name, field)) for name in graph.columns
+                    for field in _RECORDED}
+        for item in range(1, sequence.count):
+            estimates = {name: batch.split(recorded[(name, "estimate")][item]) for name in graph.columns}
+            boundaries.estimates.append(estimates)
+            boundaries.errors.append({name: batch.split(recorded[(name, "error")][item]) for name in graph.columns})
+            boundaries.energies.append(current_free_energy(graph, batch, estimates))
+        boundaries.end_item()
+        return boundaries.trials()
+
+    def _recorded(self, column, field: str | None = None, times: bool = False) -> np.ndarray:
         """(steps recorded, neurons) of the monitor of ``column``'s state ``field`` (a
-        :class:`ColumnState` field), or (steps recorded, 1) of its recording ``times``, read from
-        the run's results (Brian2's own reader assumes every run records as many steps as the
-        first)."""
-        monitor = self._monitors[(column, field)]
+        :class:`ColumnState` field) — or of the monitor keyed ``column`` (a tuple) — or (steps
+        recorded, 1) of its recording ``times``, read from the run's results (Brian2's own reader
+        assumes every run records as many steps as the first)."""
+        monitor = self._monitors[column if field is None else (column, field)]
         recorded = monitor.variables["t" if times else monitor.record_variables[0]]
         path = Path(self._device.results_dir) / self._device.get_array_filename(recorded)
         return np.fromfile(path, dtype=recorded.dtype).reshape(-1, 1 if times else len(monitor.record))
@@ -404,6 +496,13 @@ def _building(project: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _program_kind(sequence) -> str:
+    """Words for what a program was compiled for: runs, or sequences of (steps per item, reset)."""
+    if sequence is None:
+        return "run() (no items)"
+    return f"run_sequence with items of {sequence[0]} steps and reset_between={sequence[1]!r}"
 
 
 def _process_directories(project: Path) -> tuple[Path, Path]:

@@ -2,8 +2,8 @@
 :mod:`.blas`, ``templates/``) and CUDA with cuBLAS (:mod:`.cuda`, imported only with brian2cuda;
 ``templates_cuda/``)."""
 from .blas import Blas, find_blas
-from .objects import (CompiledCodeObject, CompiledDevice, DenseProduct, OneToOne, StopAfter, code_object_class,
-                      matrix_group, rate_group)
+from .objects import (CompiledCodeObject, CompiledDevice, DenseProduct, ItemStart, OneToOne, StopAfter,
+                      code_object_class, matrix_group, rate_group)
 
-__all__ = ["Blas", "CompiledCodeObject", "CompiledDevice", "DenseProduct", "OneToOne", "StopAfter",
+__all__ = ["Blas", "CompiledCodeObject", "CompiledDevice", "DenseProduct", "ItemStart", "OneToOne", "StopAfter",
            "code_object_class", "find_blas", "matrix_group", "rate_group"]

@@ -36,7 +36,8 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from .blas import find_blas
 
-__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "OneToOne", "ProgramNames",
+__all__ = ["CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "ItemStart", "OneToOne",
+           "ProgramNames",
            "StopAfter", "code_object_class", "CUDA_TEMPLATES", "INCLUDE", "TEMPLATES"]
 
 #: The C++ templates of this package, and their CUDA counterparts (:mod:`.cuda`); a program's
@@ -147,26 +148,51 @@ class DenseProduct(CodeRunner):
 
 
 class HebbianUpdate(CodeRunner):
-    """Continuous learning of a projection's W (and a Kolen–Pollack B) in generated code: one
-    dgemm per step, W ← keep·W + scale·Eᵀ F (see ``templates/hebbian.cpp``). ``errors``: the
-    lower column's error group (ε); ``rates``: the group and variable holding f(μ_upper) for
-    this step (the generative product's buffer, or μ itself for f = x); ``weights`` (and
-    ``feedback``): the parameter groups of W (and B); ``control``: a 1-neuron group with the
-    run's ``scale`` and ``keep``."""
+    """Hebbian learning of a projection's W (and a Kolen–Pollack B) in generated code: one dgemm,
+    W ← keep·W + scale·Eᵀ F (see ``templates/hebbian.cpp``). ``errors``: the lower column's error
+    group (ε); ``rates``: the group and variable holding f(μ_upper) (a buffer, or μ itself for
+    f = x); ``weights`` (and ``feedback``): the parameter groups of W (and B); ``control``: a
+    1-neuron group with the run's ``scale`` and ``keep``. Continuously (``item_steps`` 0) every
+    step after the couplings, reading the products' buffer; at item ends (``item_steps`` P) at
+    the start of every P-th step, and with ``rate_code`` ("rate = tanh(mu)", run over
+    ``upper``, the upper estimates) writing f(μ) into the buffer first."""
 
-    def __init__(self, name, errors, rates, weights, feedback, control, shape, copies, clock):
+    def __init__(self, name, errors, rates, weights, feedback, control, shape, copies, clock, item_steps=0,
+                 upper=None, rate_code=""):
         rows, columns = shape
-        needed = ["scale", "keep", "_errors", "_rates", "_weights"] + (["_feedback"] if feedback is not None else [])
-        CodeRunner.__init__(self, control, "hebbian", clock=clock, when="before_groups", order=1, name=name,
-                            needed_variables=needed, codeobj_class=code_object_class(),
+        needed = ["_scale", "_keep", "_errors", "_rates", "_weights"] + (["_feedback"] if feedback is not None else [])
+        needed += ["_timestep"] if item_steps else []
+        CodeRunner.__init__(self, upper if rate_code else control, "hebbian", code=rate_code, clock=clock,
+                            when="start" if item_steps else "before_groups", order=-3 if item_steps else 1,
+                            name=name, needed_variables=needed, codeobj_class=code_object_class(),
                             template_kwds={"rows": rows, "columns": columns, "copies": copies,
-                                           "kolen_pollack": feedback is not None})
+                                           "kolen_pollack": feedback is not None, "item_steps": item_steps,
+                                           "has_rate": bool(rate_code)})
         self.variables = Variables(self)
+        self.variables.add_reference("_scale", control, "scale")
+        self.variables.add_reference("_keep", control, "keep")
         self.variables.add_reference("_errors", errors, "eps")
         self.variables.add_reference("_rates", *rates)
         self.variables.add_reference("_weights", weights, "w")
         if feedback is not None:
             self.variables.add_reference("_feedback", feedback, "w")
+        if item_steps:
+            self.variables.add_reference("_timestep", clock, "timestep")
+
+
+class ItemStart(CodeRunner):
+    """At the start of every item of a sequence (every ``item_steps`` steps): ``code`` on
+    ``group`` — "mu = _start" with ``start`` the parameter group of the values (the prior mean),
+    or "eps = 0" — before the item's clamp and the couplings."""
+
+    def __init__(self, name, group, code, item_steps, clock, start=None):
+        CodeRunner.__init__(self, group, "item_start", code=code, clock=clock, when="start", order=-2, name=name,
+                            needed_variables=["_timestep"], codeobj_class=CompiledCodeObject,
+                            template_kwds={"item_steps": item_steps})
+        self.variables = Variables(self)
+        self.variables.add_reference("_timestep", clock, "timestep")
+        if start is not None:
+            self.variables.add_reference("_start", start, "value")
 
 
 class OneToOne(CodeRunner):

@@ -41,6 +41,7 @@ class CompiledCouplings:
     copies: int = 1
     products: dict = field(default_factory=dict)   # coupling name -> (matrix group, rate (group, variable))
     learning: list = field(default_factory=list)   # (control group, projection, weights group, feedback group)
+    item_learning: list = field(default_factory=list)   # the same, of the learning at item ends
 
     def run_args(self) -> dict:
         """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
@@ -124,10 +125,12 @@ def _transposed(matrix: np.ndarray, other: np.ndarray) -> bool:
             and np.shares_memory(matrix, other))
 
 
-def build_learning(projections, built: CompiledCouplings, groups: dict, clock) -> list:
+def build_learning(projections, built: CompiledCouplings, groups: dict, clock, item_steps: int = 0) -> list:
     """:class:`~.objects.HebbianUpdate` objects for the plastic projections among
-    ``projections`` (continuous learning of W, and of B with Kolen–Pollack feedback), each
-    with a control group whose ``scale`` and ``keep`` every run sets (:meth:`learning_args`)."""
+    ``projections`` (learning of W, and of B with Kolen–Pollack feedback): one learning every step
+    (continuous) and, for a sequence of items of ``item_steps`` steps, one at every item's end
+    (trial), each with a control group whose ``scale`` and ``keep`` every run sets
+    (:func:`learning_args`)."""
     objects = []
     for projection in projections:
         if not projection.plastic:
@@ -136,22 +139,38 @@ def build_learning(projections, built: CompiledCouplings, groups: dict, clock) -
         weights, rates = built.products[generative.name]
         feedback = built.products[inference.name][0] if projection.feedback == "kolen-pollack" else None
         name = f"learning_{projection.upper.name}_to_{projection.lower.name}"
-        control = NeuronGroup(1, "scale : 1  # α dt/(τ_μ B)\nkeep : 1  # 1 − α λ dt/τ_μ", name=f"{name}_rates",
-                              clock=clock)
-        objects += [control, HebbianUpdate(name, groups[generative.target], rates, weights, feedback, control,
+        errors, upper = groups[generative.target], groups[generative.source]
+        control = _control(f"{name}_rates", "α dt/(τ_μ B)", "1 − α λ dt/τ_μ", clock)
+        objects += [control, HebbianUpdate(name, errors, rates, weights, feedback, control,
                                            generative.matrix.shape, built.copies, clock)]
         built.learning.append((control, projection, weights, feedback))
+        if item_steps:
+            control = _control(f"{name}_item_rates", "α/B", "1 − α λ", clock)
+            rates, code = (upper, generative.source_variable), ""
+            if generative.activation is not None and not generative.activation.is_identity:   # f(μ) at the item's end
+                buffer = NeuronGroup(upper.N, "rate : 1", name=f"{name}_item_rate", clock=clock)
+                objects.append(buffer)
+                rates, code = (buffer, "rate"), f"_rates = {generative.activation.rate(generative.source_variable)}"
+            objects += [control, HebbianUpdate(f"{name}_item_end", errors, rates, weights, feedback, control,
+                                               generative.matrix.shape, built.copies, clock, item_steps, upper, code)]
+            built.item_learning.append((control, projection, weights, feedback))
     return objects
 
 
-def learning_args(built: CompiledCouplings, step: float) -> dict:
+def _control(name: str, scale: str, keep: str, clock) -> NeuronGroup:
+    """A learning control group: ``scale`` and ``keep`` (documented as given), set per run."""
+    return NeuronGroup(1, f"scale : 1  # {scale}\nkeep : 1  # {keep}", name=name, clock=clock)
+
+
+def learning_args(built: CompiledCouplings, step: float, trial: bool = False) -> dict:
     """run_args of the learning control groups: ``step`` = dt/τ_μ for a run that learns
-    continuously, 0 for one that does not."""
+    continuously, 0 for one that does not; ``trial``: whether it learns at item ends."""
     args = {}
-    for control, projection, _, _ in built.learning:
-        rate = step * projection.learning_rate
-        args[control.scale] = rate / built.copies
-        args[control.keep] = 1.0 - rate * projection.weight_decay
+    for entries, scale in ((built.learning, step), (built.item_learning, 1.0 if trial else 0.0)):
+        for control, projection, _, _ in entries:
+            rate = scale * projection.learning_rate
+            args[control.scale] = rate / built.copies
+            args[control.keep] = 1.0 - rate * projection.weight_decay
     return args
 
 

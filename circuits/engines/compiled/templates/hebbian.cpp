@@ -1,11 +1,16 @@
-{# Continuous learning of a projection's generative weights, one BLAS call per step:
+{# Hebbian learning of a projection's generative weights, one BLAS call:
        W ← keep · W + scale · Eᵀ F        (E: the lower column's errors, B × rows;
                                            F: f(μ_upper), B × columns, batch-major)
-   with scale = α dt/(τ_μ B) and keep = 1 − α λ dt/τ_μ read from the owner (run_args; scale 0
-   when the run does not learn), and, for Kolen–Pollack feedback, B ← keep · B + scale · Fᵀ E.
-   Scheduled after the couplings, so this step's products used the weights of the step's
-   start (forward Euler, as the runtime engine). Template keywords: rows, columns, copies,
-   kolen_pollack. #}
+   with scale and keep read from the projection's control group (_scale, _keep: run_args; scale 0,
+   keep 1 when the run does not learn this way), and, for Kolen–Pollack feedback,
+   B ← keep · B + scale · Fᵀ E. Continuously (item_steps 0): every step, after the couplings, so
+   that this step's products used the weights of the step's start (forward Euler, as the runtime
+   engine), with scale = α dt/(τ_μ B), keep = 1 − α λ dt/τ_μ and F the products' f(μ) buffer. At
+   item ends (item_steps P): at the start of every P-th step but the first, before the item's
+   reset and clamp, with scale = α/B, keep = 1 − α λ; with has_rate the owner (the upper
+   estimates) first writes f(μ) now into the _rates buffer. Template keywords: rows, columns,
+   copies, kolen_pollack, item_steps, has_rate. #}
+{# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 
 {% block extra_headers %}
@@ -13,10 +18,25 @@
 {% endblock %}
 
 {% block maincode %}
-    const double _scale = {{get_array_name(variables['scale'])}}[0];
-    const double _keep = {{get_array_name(variables['keep'])}}[0];
+    {% if item_steps %}
+    const int64_t _step = {{get_array_name(variables['_timestep'])}}[0];
+    if (_step == 0 || _step % {{item_steps}} != 0)
+        return;
+    {% endif %}
+    const double _scale = {{get_array_name(variables['_scale'])}}[0];
+    const double _keep = {{get_array_name(variables['_keep'])}}[0];
     if (_scale == 0.0 && _keep == 1.0)
         return;
+    {% if has_rate %}
+    const size_t _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+    const int _N = {{constant_or_scalar('N', variables['N'])}};
+    for(int _idx=0; _idx<_N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+    {% endif %}
     {% set _errors = get_array_name(variables['_errors']) %}
     {% set _rates = get_array_name(variables['_rates']) %}
     PC_DGEMM(PC_ROW_MAJOR, PC_TRANS, PC_NO_TRANS, {{rows}}, {{columns}}, {{copies}}, _scale,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from brian2 import Synapses, ms
 
+import tests.test_compiled as compiled
 from tests.test_compiled import build, learning_circuit
 
 pytestmark = [
@@ -82,3 +83,19 @@ def test_cuda_learns_and_runs_any_duration(tmp_path):
     assert [(code / f"learning_{name}_codeobject.cu").read_text().count("cublasDgemm(")
             for name in ("z1_to_x", "z2_to_z1")] == [1, 2]
     assert (code / "generative_z1_to_x_codeobject.cu").read_text().count("cublasDgemm(") == 1
+
+
+def test_cuda_runs_sequences(tmp_path):
+    """run_sequence on the GPU: the C++ engine's test (items, resets, item-end learning with f(μ)
+    at the item's end, a batch of 2) on device='cuda_standalone', to 1e-9 (the GPU sums in
+    another order); without a GPU the run fails and the generated learning and reset code is
+    checked. Not yet run on a GPU."""
+    if _gpu():
+        compiled.test_sequences_run_compiled_and_equal_runtime(tmp_path, 2, True, "cuda_standalone", 1e-9)
+        return
+    circuit = learning_circuit(2, device="cuda_standalone", standalone_directory=str(tmp_path))
+    with pytest.raises(RuntimeError):
+        circuit.run_sequence(np.zeros((3, 2, 5)), 6 * ms)
+    code = Path(tmp_path) / "code_objects"
+    assert "_step % 60 != 0" in (code / "learning_z1_to_x_item_end_codeobject.cu").read_text()
+    assert (code / "z1_estimate_reset_codeobject.cu").exists()

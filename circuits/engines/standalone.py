@@ -17,9 +17,16 @@ one-to-one link inside a column a plain loop; only sparse couplings (the ``"syna
 backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
 programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
 silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
-checked on the results when the program ends. What needs Python during a run is refused with
-an error naming it: learning other than W's (and Kolen–Pollack B's), encoders, sequences
-(``run_sequence``), attention that changes during a run, fixed predictions. A spiking circuit
+checked on the results when the program ends. :meth:`~circuits.Circuit.run_sequence` runs
+compiled: the items are a TimedArray of one row per item, each item's reset and item-end
+learning are generated code tested against the step (:class:`~.compiled.ItemStart`,
+:class:`~.compiled.objects.HebbianUpdate` at item ends), monitors record every item's end, and
+the item-end bookkeeping (F with each item's W) is replayed in Python afterwards; a program
+compiled by run_sequence runs sequences of that item length and reset only. What needs Python
+during a run is refused with an error naming it: learning other than W's (and Kolen–Pollack
+B's), encoders, attention that changes during a run, fixed predictions, and in sequences
+continuous learning, top-down resets, samples of q, rectified and generalized-coordinate
+columns. A spiking circuit
 (:mod:`circuits.spiking`) runs here too — its synapses carry spikes, its read-outs are recorded
 with the states, its weights and tonic inputs are passed as ``run_args``; couplings from or to
 rectified (ε+/ε−) populations stay ``Synapses``. A program compiled for a time-varying stimulus takes stimuli of at most as many
@@ -54,7 +61,8 @@ from ..spiking import SpikingNetwork
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 from .compiled import CompiledDevice, ItemStart, StopAfter
 from .compiled.objects import TEMPLATES
-from .compiled.program import build_couplings, build_learning, learning_args, read_learned, structure_key
+from .compiled.program import (build_couplings, build_learning, learned_matrices, learning_args, read_learned,
+                               structure_key)
 
 __all__ = ["StandaloneEngine"]
 
@@ -323,6 +331,9 @@ class StandaloneEngine(Engine):
                      ("covariance interneurons", c.learn_covariance)) if where]
         if graph.spiking:
             refused.append("spiking columns")
+        if sequence.learn == "continuous":
+            refused.append("learn='continuous' (the free energy at each item's end needs that item's W; use "
+                           "learn='trial', or run() to learn continuously)")
         if sequence.learn == "trial":
             try:
                 self._check_continuous_learning()
@@ -414,6 +425,7 @@ class StandaloneEngine(Engine):
             run_args[start.value] = column.state.tile(column.prior_mean)
         if self._spikes:
             run_args.update(self._spikes.parameters())
+        weights_before = [(matrix, matrix.copy()) for matrix in learned_matrices(self._couplings)] if trial else []
         project = Path(self.directory)
         results, arguments = _process_directories(project)      # processes may share the cached program
         with quiet_invalid_values(self.divergence_threshold):   # check_divergence below reports it
@@ -435,23 +447,31 @@ class StandaloneEngine(Engine):
                           {name: self._recorded(name, "error") for name in columns}, firing_rates=rates)
         self._time += plan.steps * float(graph.timing.dt)
         self.check_divergence("at the end of the standalone run")
-        return trace, (self._item_ends(sequence) if sequence is not None else None)
+        return trace, (self._item_ends(sequence, weights_before) if sequence is not None else None)
 
-    def _item_ends(self, sequence) -> dict:
-        """The Recording's ``trial_*`` of a compiled sequence: each item's end state from the
-        monitors (recorded at the start of the next item, before its learning and reset; their
-        first row is the state before the first item), the last one from the state now — which
-        then takes its item-end learning, in Python, as the runtime engine's last item does."""
+    def _item_ends(self, sequence, weights_before: list) -> dict:
+        """The Recording's ``trial_*`` of a compiled sequence. The monitors hold each item's end
+        state (recorded at the start of the next item, before its learning and reset; their
+        first row is the state before the first item). Each is put back into the columns in
+        turn, with the weights of that moment, and the runtime's own item-end bookkeeping
+        (:meth:`ItemBoundaries.end_item`: μ, ε, F, then the item-end learning) runs on it:
+        F needs each item's W, which learning changed during the run — it is relearned here
+        from ``weights_before`` (the program's own result, read back already, is equal). The
+        last item ends at the final state."""
         graph, batch = self.graph, self.batch
         boundaries = ItemBoundaries(graph, batch, sequence)
+        final = {name: (column.state.estimate.copy(), column.state.error.copy()) for name, column in graph.columns.items()}
+        for matrix, values in weights_before:
+            matrix[:] = values
         recorded = {(name, field): self._recorded(("item_ends", name, field)) for name in graph.columns
                     for field in _RECORDED}
-        for item in range(1, sequence.count):
-            estimates = {name: batch.split(recorded[(name, "estimate")][item]) for name in graph.columns}
-            boundaries.estimates.append(estimates)
-            boundaries.errors.append({name: batch.split(recorded[(name, "error")][item]) for name in graph.columns})
-            boundaries.energies.append(current_free_energy(graph, batch, estimates))
-        boundaries.end_item()
+        for item in range(1, sequence.count + 1):
+            for name, column in graph.columns.items():
+                estimate, error = ((recorded[(name, "estimate")][item], recorded[(name, "error")][item])
+                                   if item < sequence.count else final[name])
+                column.state.estimate[:] = estimate
+                column.state.set_error(error)
+            boundaries.end_item()
         return boundaries.trials()
 
     def _recorded(self, column, field: str | None = None, times: bool = False) -> np.ndarray:

@@ -26,7 +26,7 @@ from .blas import find_blas
 from . import objects
 from .objects import INCLUDE, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
-__all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learning_args", "read_learned",
+__all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learned_matrices", "learning_args", "read_learned",
            "structure_key"]
 
 
@@ -176,11 +176,24 @@ def learning_args(built: CompiledCouplings, step: float, trial: bool = False) ->
 
 def read_learned(built: CompiledCouplings):
     """After a run: the learned W (and B) back into the projections' live arrays."""
+    for group, coupling in _learned_groups(built):
+        coupling.matrix[:] = group.w[:].reshape(coupling.matrix.shape)
+
+
+def learned_matrices(built: CompiledCouplings) -> list:
+    """The live arrays of the W (and Kolen–Pollack B) that the program learns."""
+    return [coupling.matrix for _, coupling in _learned_groups(built)]
+
+
+def _learned_groups(built: CompiledCouplings) -> list:
+    """(parameter group, coupling) of every W (and B) that the program learns."""
+    pairs = []
     for _, projection, weights, feedback in built.learning:
         generative, inference = projection.couplings()
-        generative.matrix[:] = weights.w[:].reshape(generative.matrix.shape)
+        pairs.append((weights, generative))
         if feedback is not None:
-            inference.matrix[:] = feedback.w[:].reshape(inference.matrix.shape)
+            pairs.append((feedback, inference))
+    return pairs
 
 
 def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **settings) -> str:

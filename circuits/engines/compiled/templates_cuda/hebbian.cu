@@ -1,21 +1,42 @@
-{# Continuous learning of a projection's generative weights (the CUDA counterpart of
-   templates/hebbian.cpp, same keywords), one cublasDgemm per step:
+{# Hebbian learning of a projection's generative weights (the CUDA counterpart of
+   templates/hebbian.cpp, same keywords), one cublasDgemm:
        W ← keep · W + scale · Eᵀ F        (E: B × rows, F: B × columns, batch-major)
    read column-major as Wᵀ ← keep · Wᵀ + scale · Fᵀ E; Kolen–Pollack: B ← keep · B + scale · Fᵀ E,
-   read as Bᵀ ← keep · Bᵀ + scale · Eᵀ F. scale and keep are read from the host copy of the
-   owner's variables (run_args, which never change on the GPU); no kernel is launched. #}
+   read as Bᵀ ← keep · Bᵀ + scale · Eᵀ F. The step test (item_steps), scale and keep are host
+   code (brian2cuda's clocks and run_args live on the host); with has_rate the owner's kernel
+   writes f(μ) into the _rates buffer first, otherwise no kernel is launched. #}
 {# USES_VARIABLES { N } #}
-{% extends 'host_code.cu' %}
+{% extends 'common_group.cu' %}
 
 {% block extra_headers %}
 #include "pc_cublas.h"
 {% endblock %}
 
-{% block host_code %}
-    const double _scale = {{get_array_name(variables['scale'], prefix='')}}[0];
-    const double _keep = {{get_array_name(variables['keep'], prefix='')}}[0];
+{% block host_maincode %}
+    {% if item_steps %}
+    const int64_t _step = {{get_array_name(variables['_timestep'], prefix='')}}[0];
+    if (_step == 0 || _step % {{item_steps}} != 0)
+        return;
+    {% endif %}
+    const double _scale = {{get_array_name(variables['_scale'], prefix='')}}[0];
+    const double _keep = {{get_array_name(variables['_keep'], prefix='')}}[0];
     if (_scale == 0.0 && _keep == 1.0)
         return;
+{% endblock %}
+
+{% block prepare_kernel %}
+{% if has_rate %}
+{{ super() }}
+{% endif %}
+{% endblock %}
+
+{% block kernel_call %}
+{% if has_rate %}
+{{ super() }}
+{% endif %}
+{% endblock %}
+
+{% block extra_kernel_call_post %}
     {% set _errors = get_array_name(variables['_errors'], prefix='dev') %}
     {% set _rates = get_array_name(variables['_rates'], prefix='dev') %}
     const cublasHandle_t _handle = pc_cublas_handle();

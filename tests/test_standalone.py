@@ -90,10 +90,12 @@ def test_standalone_refuses_what_needs_python():
     plastic.connect("z", "x", [[1.0], [1.0]], plastic=True, learn_bias=True)
     with pytest.raises(ValueError, match="learned biases"):
         plastic.run(5 * ms, stimulus=[1.0, 0.0])
+    with pytest.raises(ValueError, match="run_sequence with item-end learning .*learned biases"):
+        plastic.run_sequence(np.zeros((2, 2)), 5 * ms)
     sequence = Circuit(device="cpp_standalone")
     sequence.sensory("x", 2)
-    with pytest.raises(ValueError, match="run_sequence"):
-        sequence.run_sequence(np.zeros((2, 2)), 5 * ms)
+    with pytest.raises(ValueError, match="run_sequence with reset_between='prediction'"):
+        sequence.run_sequence(np.zeros((2, 2)), 5 * ms, reset_between="prediction")
     with pytest.raises(RuntimeError, match="first run"):
         sequence.estimate("x")
     shifting = Circuit(device="cpp_standalone")

@@ -1,6 +1,7 @@
 """Compiled couplings (issue 12): dense couplings as BLAS products and one-to-one links as
 generated loops in the C++ standalone program, equal to the runtime engine; one binary for any
-duration; the program kept in the cache for later processes."""
+duration; the program kept in the cache for later processes and built under a lock; learning
+and sequences (item resets, item-end learning) compiled."""
 import fcntl
 import os
 import subprocess

@@ -125,6 +125,19 @@ def test_one_binary_for_every_duration_and_a_warm_process(batched):
     np.testing.assert_allclose(final, ours[-1].estimate["z2"][-1], rtol=0, atol=1e-12)
 
 
+def test_the_makefile_does_not_depend_on_what_ran_before(tmp_path, monkeypatch):
+    """Brian2's runtime (Cython) compilation appends brian2/synapses to the shared list of C++
+    include folders, so a program built after it got another makefile than a fresh process's,
+    and a later process recompiled the cached program (the warm-process test failed in CI
+    that way): with that folder appended, the makefile has no trace of it."""
+    import brian2.synapses
+    from brian2 import prefs
+    appended = os.path.dirname(brian2.synapses.__file__)
+    monkeypatch.setitem(prefs, "codegen.cpp.include_dirs", list(prefs["codegen.cpp.include_dirs"]) + [appended])
+    build(device="cpp_standalone", standalone_directory=str(tmp_path)).run(1 * ms, stimulus=np.ones(6), record=False)
+    assert appended not in (tmp_path / "makefile").read_text()
+
+
 def warm_run(cache):
     """In a new process: the fixture's circuit and calls, printing z2's last recorded estimates."""
     from circuits import compilation

@@ -63,7 +63,7 @@ class CudaEngine(StandaloneEngine):
 
         import brian2cuda  # noqa: F401  (registers its preferences)
         from brian2 import prefs
-        names = {}
+        names = super()._preferences()
         detected = shutil.which("nvidia-smi") and subprocess.run(["nvidia-smi"], capture_output=True).returncode == 0
         if not detected:
             names.update({"devices.cuda_standalone.cuda_backend.detect_gpus": False,
@@ -75,7 +75,7 @@ class CudaEngine(StandaloneEngine):
                 list(prefs["devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc"]) + ["-std=c++17"],
             "codegen.cpp.extra_compile_args_gcc": list(prefs["codegen.cpp.extra_compile_args_gcc"]) + ["-std=c++17"],
             "codegen.cpp.libraries": list(prefs["codegen.cpp.libraries"]) + ["cublas"],
-            "codegen.cpp.include_dirs": list(prefs["codegen.cpp.include_dirs"]) + [str(INCLUDE)] + folders["include"],
+            "codegen.cpp.include_dirs": names["codegen.cpp.include_dirs"] + [str(INCLUDE)] + folders["include"],
             "codegen.cpp.library_dirs": list(prefs["codegen.cpp.library_dirs"]) + folders["linked"],
             "codegen.cpp.runtime_library_dirs": list(prefs["codegen.cpp.runtime_library_dirs"]) + folders["lib"],
         })

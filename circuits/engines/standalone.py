@@ -225,8 +225,15 @@ class StandaloneEngine(Engine):
         return _devices[kind]
 
     def _preferences(self) -> dict:
-        """Brian2 preferences to set while the program is generated and compiled."""
-        return {}
+        """Brian2 preferences to set while the program is generated and compiled: the C++
+        include folders without those that Brian2's runtime (Cython) compilation appends to the
+        shared preference list itself (brian2/synapses, NumPy's headers), which would make the
+        makefile — and so whether a later process recompiles the cached program — depend on
+        what ran before in this process."""
+        import brian2.synapses
+        appended = {os.path.dirname(brian2.synapses.__file__), np.get_include()}
+        return {"codegen.cpp.include_dirs": [folder for folder in prefs["codegen.cpp.include_dirs"]
+                                             if folder not in appended]}
 
     def _compile(self, plan: RunPlan):
         preferences = self._preferences()

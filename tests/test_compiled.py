@@ -126,10 +126,11 @@ def test_one_binary_for_every_duration_and_a_warm_process(batched):
 
 
 def test_the_makefile_does_not_depend_on_what_ran_before(tmp_path, monkeypatch):
-    """Brian2's runtime (Cython) compilation appends brian2/synapses to the shared list of C++
-    include folders, so a program built after it got another makefile than a fresh process's,
-    and a later process recompiled the cached program (the warm-process test failed in CI
-    that way): with that folder appended, the makefile has no trace of it."""
+    """Brian2's runtime (Cython) compilation appends a folder of its package (brian2/synapses in
+    2.9, brian2/devices/cpp_standalone/brianlib in 2.11) to the shared list of C++ include
+    folders, so a program built after it got another makefile than a fresh process's, and a
+    later process recompiled the cached program (the warm-process test failed in CI that way):
+    with such a folder appended, the makefile has no trace of it."""
     import brian2.synapses
     from brian2 import prefs
     appended = os.path.dirname(brian2.synapses.__file__)

@@ -227,13 +227,16 @@ class StandaloneEngine(Engine):
     def _preferences(self) -> dict:
         """Brian2 preferences to set while the program is generated and compiled: the C++
         include folders without those that Brian2's runtime (Cython) compilation appends to the
-        shared preference list itself (brian2/synapses, NumPy's headers), which would make the
-        makefile — and so whether a later process recompiles the cached program — depend on
-        what ran before in this process."""
-        import brian2.synapses
-        appended = {os.path.dirname(brian2.synapses.__file__), np.get_include()}
-        return {"codegen.cpp.include_dirs": [folder for folder in prefs["codegen.cpp.include_dirs"]
-                                             if folder not in appended]}
+        shared preference list itself (folders of the brian2 package — brian2/synapses in 2.9,
+        brian2/devices/cpp_standalone/brianlib in 2.11 — and NumPy's headers; a standalone
+        project gets copies of what it needs), which would make the makefile, and so whether a
+        later process recompiles the cached program, depend on what ran before in this process."""
+        import brian2
+        package = Path(brian2.__file__).parent
+
+        def appended(folder: str) -> bool:
+            return Path(folder) == Path(np.get_include()) or package in Path(folder).parents
+        return {"codegen.cpp.include_dirs": [f for f in prefs["codegen.cpp.include_dirs"] if not appended(f)]}
 
     def _compile(self, plan: RunPlan):
         preferences = self._preferences()

@@ -9,6 +9,7 @@
    once per step instead of twice (the products are memory-bound at large sizes). #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
+{% import 'vector_loop.cpp' as vector_loop with context %}
 
 {% block extra_headers %}
 #include "pc_blas.h"
@@ -21,14 +22,7 @@
 #endif
     {% if has_rate %}
     // f(source) into the buffer
-    const size_t _vectorisation_idx = -1;
-    {{scalar_code|autoindent}}
-    const int _N = {{constant_or_scalar('N', variables['N'])}};
-    for(int _idx=0; _idx<_N; _idx++)
-    {
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-    }
+{{ vector_loop.run() }}
     {% set _input = get_array_name(variables['_rate']) %}
     {% else %}
     {% set _input = get_array_name(variables['_source']) %}

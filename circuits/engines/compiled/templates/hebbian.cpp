@@ -12,6 +12,7 @@
    copies, kolen_pollack, item_steps, has_rate. #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
+{% import 'vector_loop.cpp' as vector_loop with context %}
 
 {% block extra_headers %}
 #include "pc_blas.h"
@@ -28,14 +29,7 @@
     if (_scale == 0.0 && _keep == 1.0)
         return;
     {% if has_rate %}
-    const size_t _vectorisation_idx = -1;
-    {{scalar_code|autoindent}}
-    const int _N = {{constant_or_scalar('N', variables['N'])}};
-    for(int _idx=0; _idx<_N; _idx++)
-    {
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-    }
+{{ vector_loop.run() }}
     {% endif %}
     {% set _errors = get_array_name(variables['_errors']) %}
     {% set _rates = get_array_name(variables['_rates']) %}

@@ -4,16 +4,10 @@
    Template keyword: item_steps. #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
+{% import 'vector_loop.cpp' as vector_loop with context %}
 
 {% block maincode %}
     if ({{get_array_name(variables['_timestep'])}}[0] % {{item_steps}} != 0)
         return;
-    const size_t _vectorisation_idx = -1;
-    {{scalar_code|autoindent}}
-    const int _N = {{constant_or_scalar('N', variables['N'])}};
-    for(int _idx=0; _idx<_N; _idx++)
-    {
-        const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
-    }
+{{ vector_loop.run() }}
 {% endblock %}

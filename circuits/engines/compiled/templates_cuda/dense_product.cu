@@ -7,22 +7,10 @@
    ``transposed`` the matrix group holds Mᵀ; with ``fused`` (tied feedback, one copy) a second
    product computes _back_target = Mᵀ _back_source from the same M. #}
 {# USES_VARIABLES { N } #}
-{% extends 'common_group.cu' %}
+{% extends 'rate_kernel.cu' %}
 
 {% block extra_headers %}
 #include "pc_cublas.h"
-{% endblock %}
-
-{% block prepare_kernel %}
-{% if has_rate %}
-{{ super() }}
-{% endif %}
-{% endblock %}
-
-{% block kernel_call %}
-{% if has_rate %}
-{{ super() }}
-{% endif %}
 {% endblock %}
 
 {% block extra_kernel_call_post %}

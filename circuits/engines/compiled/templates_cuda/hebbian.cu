@@ -6,7 +6,7 @@
    code (brian2cuda's clocks and run_args live on the host); with has_rate the owner's kernel
    writes f(μ) into the _rates buffer first, otherwise no kernel is launched. #}
 {# USES_VARIABLES { N } #}
-{% extends 'common_group.cu' %}
+{% extends 'rate_kernel.cu' %}
 
 {% block extra_headers %}
 #include "pc_cublas.h"
@@ -22,18 +22,6 @@
     const double _keep = {{get_array_name(variables['_keep'], prefix='')}}[0];
     if (_scale == 0.0 && _keep == 1.0)
         return;
-{% endblock %}
-
-{% block prepare_kernel %}
-{% if has_rate %}
-{{ super() }}
-{% endif %}
-{% endblock %}
-
-{% block kernel_call %}
-{% if has_rate %}
-{{ super() }}
-{% endif %}
 {% endblock %}
 
 {% block extra_kernel_call_post %}

@@ -84,8 +84,8 @@ class Circuit:
         cannot do). "cuda_standalone": the same on brian2cuda's GPU device (the ``cuda``
         extra; dense couplings and learning as cuBLAS calls; a program whose first run records
         runs only that duration, see :mod:`circuits.engines.cuda`).
-        ``standalone_directory``: where the program is written (default: the compilation cache,
-        one directory per circuit structure, reused by later processes).
+        ``standalone_directory``: the program's folder (default: the compilation cache, one per
+        structure, reused by later processes); ``precision="single"``: a C++ program in float32.
     neurons : {"rate", "spiking"} or circuits.Spiking
         "rate" (default): rate neurons. "spiking": every column is built from Poisson
         populations of N neurons per unit with rectified errors, synapses carrying spikes
@@ -96,19 +96,19 @@ class Circuit:
 
     def __init__(self, dt=0.1 * ms, tau_estimate=10 * ms, tau_error=2 * ms, backend="dense", target=None,
                  divergence_threshold=1e10, check_interval=1 * ms, seed=None, batch_size=None,
-                 device="runtime", standalone_directory=None, neurons="rate"):
+                 device="runtime", standalone_directory=None, neurons="rate", precision="double"):
         self.timing = Timing.checked(dt, tau_estimate, tau_error)
         self.batch = Batch(batch_size)
         self.graph = CircuitGraph(self.timing, backend, seed, neurons)
         self.graph.on_demand = self.build
         self.engine = make_engine(device, self.graph, self.batch,
                                   positive_number(divergence_threshold, "divergence_threshold"),
-                                  check_interval, target, standalone_directory)
+                                  check_interval, target, standalone_directory, precision)
         #: What :meth:`save` writes to recreate the circuit's options.
         self.options = dict(dt=self.timing.dt, tau_estimate=self.timing.tau_estimate, tau_error=self.timing.tau_error,
                             backend=backend, target=target, divergence_threshold=float(divergence_threshold),
                             check_interval=check_interval, seed=seed, batch_size=batch_size, device=device,
-                            neurons=neurons)
+                            neurons=neurons, precision=precision)
 
     # -- building ------------------------------------------------------------------------------
     sensory = _builder(CircuitGraph.sensory)

@@ -1,7 +1,8 @@
 """Compiled couplings (issue 12): dense couplings as BLAS products and one-to-one links as
 generated loops in the C++ standalone program, equal to the runtime engine; one binary for any
 duration; the program kept in the cache for later processes and built under a lock; learning
-and sequences (item resets, item-end learning) compiled."""
+and sequences (item resets, item-end learning) compiled; precision="single" (float32 programs)
+against float64 and the exact posterior."""
 import fcntl
 import os
 import subprocess
@@ -15,6 +16,9 @@ from brian2 import Synapses, TimedArray, ms
 
 from circuits import Circuit
 from circuits.engines.compiled import DenseProduct, OneToOne, objects
+from tests.conftest import build_circuit, random_linear_hierarchy
+from tests.validation.gaussian import joint_gaussian, posterior_mean
+from tests.validation.test_linear_gaussian import settling_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 3
@@ -106,7 +110,7 @@ def test_dense_couplings_are_blas_products(batched):
     code = _program(cache) / "code_objects"
     for name in products:   # batched: one dgemm each (plain loops serve small single copies)
         source = (code / f"{name}_codeobject.cpp").read_text()
-        assert source.count("PC_DGEMM(") == 1 and "PC_DGEMV(" not in source
+        assert source.count("pc_gemm(") == 1 and "pc_gemv(" not in source
 
 
 def test_one_binary_for_every_duration_and_a_warm_process(batched):
@@ -226,7 +230,7 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, monkeyp
     for mine, reference in zip(learned, expected):
         np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-12)
     calls = "".join(p.read_text() for p in (tmp_path / "code_objects").glob("*.cpp"))
-    assert calls.count("PC_DGEMM(") + calls.count("PC_DGEMV(") >= (4 if small == 0 else 2)   # 2: learning
+    assert calls.count("pc_gemm(") + calls.count("pc_gemv(") >= (4 if small == 0 else 2)   # 2: learning
 
 
 def test_what_cannot_learn_compiled_is_refused():
@@ -289,3 +293,81 @@ def test_sequences_run_compiled_and_equal_runtime(tmp_path, batch_size, reset_be
         compiled.run_sequence(rng_items(2), 3 * ms, reset_between=reset_between)
     with pytest.raises(ValueError, match="compiled for run_sequence"):
         compiled.run(1 * ms, stimulus=rng_items(1)[0])
+
+
+# -- precision="single" -----------------------------------------------------------------------
+#: float32 rounds each operation to 2^-24 ≈ 6e-8 relative. Forward Euler adds dt/τ_μ = 1/100 of
+#: the residual a step, and an increment below half an ulp of μ is lost: float32 can stall where
+#: the residual is ~(τ_μ/dt)·2^-24 ≈ 6e-6 of the O(1) terms (STALL). Trajectories stay within
+#: SINGLE = 2e-6 of double precision (measured ≤ 4e-7 over calls(): they are not at a stall);
+#: 1e-9 is far above double precision's differences (1e-12 above) and far below float32's, so a
+#: program that silently computed in double fails the "differs" half.
+ROUNDING = 2.0 ** -24
+STALL = 100 * ROUNDING
+SINGLE = 2e-6
+
+
+@pytest.mark.parametrize("batch_size", [None, BATCH])
+def test_single_precision_follows_double_to_float32_rounding(tmp_path, batch_size, monkeypatch):
+    """precision="single": the program's arrays are float32 and its products sgemv (one copy:
+    every product a BLAS call, the tied pair in one fused pass) or sgemm (a batch of 3). The
+    three runs of calls() (tanh, lateral Σ, a prior, a time-varying then constant stimuli, new
+    weights after a reset) stay within SINGLE of the float64 runtime engine at every recorded
+    step, F too; they differ from it by more than 1e-9 somewhere (float32 did the arithmetic);
+    the circuit hands back float64 arrays."""
+    monkeypatch.setattr(objects, "SMALL_PRODUCT", 0)
+    compiled = build(device="cpp_standalone", precision="single", batch_size=batch_size,
+                     standalone_directory=str(tmp_path))
+    ours, theirs = calls(compiled, stimuli(batch_size)), calls(build(batch_size=batch_size), stimuli(batch_size))
+    assert compiled.columns["z1"].estimate.variables["mu"].dtype == np.float32
+    assert compiled.weights("z1", "x").dtype == np.float64 and compiled.estimate("z1").dtype == np.float64
+    largest = 0.0
+    for mine, reference in zip(ours, theirs):
+        assert mine.estimate["z1"].dtype == np.float64
+        for name in reference.estimate:
+            for field in ("estimate", "error"):
+                difference = np.abs(getattr(mine, field)[name] - getattr(reference, field)[name]).max()
+                assert difference <= SINGLE, (name, field, difference)
+                largest = max(largest, difference)
+        np.testing.assert_allclose(mine.free_energy, reference.free_energy, rtol=SINGLE, atol=SINGLE)
+    assert largest > 1e-9
+    source = "".join(p.read_text() for p in (tmp_path / "code_objects").glob("*.cpp"))
+    assert "const float* __restrict _r0" in source if batch_size is None else source.count("pc_gemm(") >= 5
+
+
+def test_single_precision_learns_like_double(tmp_path):
+    """Continuous learning (tied W, Kolen–Pollack W and B, decay), item-end learning and a
+    frozen run over a batch of 2 in float32 (sgemm): every learned matrix within the bound of
+    one float32 rounding per update, added up over the 300 learning steps (300 · 2^-24 · max|W|,
+    ~3e-5; measured 3e-6) of the float64 runtime engine's; trajectories within SINGLE."""
+    compiled = learning_circuit(2, device="cpp_standalone", precision="single", standalone_directory=str(tmp_path))
+    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(learning_circuit(2))
+    for mine, reference in zip(learned, expected):
+        np.testing.assert_allclose(mine, reference, rtol=0, atol=300 * ROUNDING * np.abs(reference).max())
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.estimate["z1"], reference.estimate["z1"], rtol=0, atol=SINGLE)
+
+
+def test_single_precision_settles_on_the_exact_posterior(rng, tmp_path):
+    """A random linear 3-level hierarchy (full Σ, biases, a prior, O(1) values) in float32
+    settles on the posterior mean from joint-Gaussian conditioning to 2·STALL (1.2e-5) in every
+    entry: Euler stalls within ~STALL of the residual, which the posterior precision (condition
+    number asserted < 50) turns into at most a few STALL (measured 3e-6)."""
+    model = random_linear_hierarchy(rng, (8, 4, 2))
+    x = rng.normal(size=8)
+    circuit = build_circuit(model, device="cpp_standalone", precision="single", standalone_directory=str(tmp_path))
+    circuit.run(settling_duration(model), stimulus=x, record=False)
+    assert np.linalg.cond(np.linalg.inv(joint_gaussian(model)[1])[8:, 8:]) < 50
+    for name, expected in posterior_mean(model, {"x": x}).items():
+        assert np.abs(circuit.estimate(name) - expected).max() <= 2 * STALL
+
+
+def test_precision_is_checked():
+    """"single" is refused where it is not built (the runtime and CUDA devices), and so is a
+    misspelling."""
+    with pytest.raises(ValueError, match="precision='single'.*runtime device computes in double precision"):
+        Circuit(precision="single")
+    with pytest.raises(ValueError, match="precision='single'.*cuda_standalone' computes in double precision"):
+        Circuit(device="cuda_standalone", precision="single")
+    with pytest.raises(ValueError, match="precision must be one of 'double', 'single'; got 'half'"):
+        Circuit(device="cpp_standalone", precision="half")

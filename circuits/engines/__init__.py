@@ -5,7 +5,8 @@
 - ``"runtime"`` (default): :class:`~circuits.engines.runtime.RuntimeEngine`, Brian2's runtime
   device, every feature;
 - ``"cpp_standalone"``: :class:`~circuits.engines.standalone.StandaloneEngine`, one compiled
-  C++ program rerun with new inputs (couplings as BLAS products: :mod:`.compiled`);
+  C++ program rerun with new inputs (couplings as BLAS products: :mod:`.compiled`), in double
+  precision or, with ``precision="single"``, in float32;
 - ``"cuda_standalone"``: :class:`~circuits.engines.cuda.CudaEngine`, the same on brian2cuda's
   GPU device (the ``cuda`` extra; couplings and learning as cuBLAS calls).
 """
@@ -24,14 +25,19 @@ DEVICES = {engine.device: engine for engine in (RuntimeEngine, StandaloneEngine,
 
 
 def make_engine(device: str, graph, batch, divergence_threshold: float, check_interval, target=None,
-                standalone_directory=None) -> Engine:
-    """The engine for ``device`` (options that the engine does not use must be left at None)."""
+                standalone_directory=None, precision="double") -> Engine:
+    """The engine for ``device`` (options that the engine does not use must be left at their
+    defaults)."""
     choice(device, tuple(DEVICES), "device")
     if device == "runtime":
         if standalone_directory is not None:
             raise ValueError("standalone_directory is only used with the standalone devices")
+        if precision != "double":
+            raise ValueError(f"precision={precision!r}: the runtime device computes in double precision (its "
+                             f"couplings are NumPy float64 products); use device='cpp_standalone' for "
+                             f"precision='single'")
         return RuntimeEngine(graph, batch, divergence_threshold, check_interval, target)
     if target is not None:
         raise ValueError(f"target={target!r} chooses the runtime device's code objects; device={device!r} "
                          f"generates its own code (leave target at None)")
-    return DEVICES[device](graph, batch, divergence_threshold, standalone_directory)
+    return DEVICES[device](graph, batch, divergence_threshold, standalone_directory, precision)

@@ -26,6 +26,8 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import SimulationDiverged
 from ..sequence import Sequence
 
@@ -159,19 +161,22 @@ logging.getLogger("brian2.core.base.unused_brian_object").addFilter(_EngineObjec
 
 @contextlib.contextmanager
 def quiet_invalid_values(threshold: float):
-    """During a run: Brian2's own "NaN or very large values" warning (|value| > 1e50) for the
-    circuit's groups is left out when the engine's divergence check, which raises
-    :class:`SimulationDiverged` after the run, covers it (``threshold`` ≤ 1e50): the user sees
-    the one error that names the column and the fix."""
-    if threshold > BRIAN2_INVALID:
-        yield
-        return
-    logger, quiet = logging.getLogger("brian2.groups.group.invalid_values"), _CheckedGroups()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
+    """During a run, what the engine's divergence check reports as one
+    :class:`SimulationDiverged` (naming the column and the fix) is not warned about as well:
+    NumPy's floating-point overflow and invalid-value warnings (a diverging run overflows before
+    it is stopped; Brian2's own test |value| > 1e50 casts 1e50 to float32 in a
+    ``precision="single"`` program, which NumPy ≥ 2 warns about), and Brian2's "NaN or very large
+    values" warning for the circuit's groups when the check covers it (``threshold`` ≤ 1e50)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if threshold > BRIAN2_INVALID:
+            yield
+            return
+        logger, quiet = logging.getLogger("brian2.groups.group.invalid_values"), _CheckedGroups()
+        logger.addFilter(quiet)
+        try:
+            yield
+        finally:
+            logger.removeFilter(quiet)
 
 
 def describe_divergence(found, threshold: float, dt, when: str) -> str:

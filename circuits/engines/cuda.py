@@ -47,7 +47,11 @@ class CudaEngine(StandaloneEngine):
     templates = CUDA_TEMPLATES
     records_any_duration = False
 
-    def __init__(self, graph, batch, divergence_threshold, directory=None):
+    def __init__(self, graph, batch, divergence_threshold, directory=None, precision="double"):
+        if precision != "double":
+            raise ValueError(f"precision={precision!r}: device='cuda_standalone' computes in double precision "
+                             f"only (its cuBLAS templates call Dgemv/Dgemm); precision='single' is for "
+                             f"device='cpp_standalone'")
         if importlib.util.find_spec("brian2cuda") is None:
             raise ValueError("device='cuda_standalone' needs brian2cuda, which needs Brian2 2.10.1 and Python ≥ "
                              "3.12: pip install 'predictive-circuits[cuda]'")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import inspect
 
-import numpy as np
 from brian2 import Clock, Network, NetworkOperation, TimedArray, second
 from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.groups.group import CodeRunner
@@ -196,8 +195,7 @@ class RuntimeEngine(Engine):
         self._calls, self._diverged, self._failure = calls, None, None
         gc.freeze()  # Brian2 calls gc.collect() at every run; frozen objects are not rescanned
         try:
-            # a diverging run overflows before it is stopped: it is reported once, as SimulationDiverged
-            with np.errstate(over="ignore", invalid="ignore"), quiet_invalid_values(self.divergence_threshold):
+            with quiet_invalid_values(self.divergence_threshold):   # reported once, as SimulationDiverged
                 network.run(plan.steps * graph.timing.dt, namespace=namespace, report=plan.report)
         finally:
             gc.unfreeze()

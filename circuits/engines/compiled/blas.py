@@ -1,6 +1,7 @@
 """The BLAS library the compiled engines link: found on this machine, never downloaded.
 
-Generated C++ calls the CBLAS interface (``cblas_dgemv``, ``cblas_dgemm``). The search order is
+Generated C++ calls the CBLAS interface (``cblas_dgemv``, ``cblas_dgemm``, and their single-precision
+``cblas_sgemv``, ``cblas_sgemm`` for ``precision="single"`` programs). The search order is
 
 1. the OpenBLAS that NumPy's wheel ships (``numpy.libs/libscipy_openblas64_*.so``: 64-bit
    integers, symbols ``scipy_cblas_dgemm64_`` …) — the library NumPy itself calls, so the
@@ -30,7 +31,8 @@ class Blas:
     """A CBLAS library: where it is and what its symbols are called.
 
     path : the shared library file
-    dgemm, dgemv : the CBLAS function names
+    dgemm, dgemv : the CBLAS function names (double precision)
+    sgemm, sgemv : their single-precision counterparts (the same names with ``s``)
     set_threads : the function that sets the number of threads (or None)
     integer : the C type of BLAS integers (``int64_t`` for ILP64 builds, ``int``)
     """
@@ -38,6 +40,8 @@ class Blas:
     path: str
     dgemm: str
     dgemv: str
+    sgemm: str
+    sgemv: str
     set_threads: str | None
     integer: str
 
@@ -82,8 +86,10 @@ def _identify(path: str) -> Blas | None:
     except OSError:
         return None
     for dgemm, dgemv, threads, integer in _SYMBOLS:
-        if hasattr(library, dgemm) and hasattr(library, dgemv):
-            return Blas(os.path.realpath(path), dgemm, dgemv, threads if hasattr(library, threads) else None, integer)
+        sgemm, sgemv = dgemm.replace("dgemm", "sgemm"), dgemv.replace("dgemv", "sgemv")
+        if all(hasattr(library, name) for name in (dgemm, dgemv, sgemm, sgemv)):
+            return Blas(os.path.realpath(path), dgemm, dgemv, sgemm, sgemv,
+                        threads if hasattr(library, threads) else None, integer)
     return None
 
 

@@ -1,12 +1,14 @@
 {# A dense coupling, target = M f(source), as one BLAS product per step:
-   dgemv for one copy, dgemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows).
-   The owner is the source group; with a non-identity f the vector code writes f(source)
-   into the _rate buffer first. With ``transposed`` the matrix group holds Mᵀ (the generative
-   W that tied feedback weights B = Wᵀ share). Template keywords: rows, columns, copies,
-   has_rate, transposed, fused, small. With ``small`` (one copy, few multiply-adds) the product is a
-   plain loop that the compiler vectorises: a BLAS call's set-up costs more there. With ``fused`` (one copy, tied feedback) the same pass over M
-   also computes the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory
-   once per step instead of twice (the products are memory-bound at large sizes). #}
+   gemv for one copy, gemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows), in
+   the arrays' precision (``real``: double, or float in a precision="single" program; pc_blas.h
+   picks dgemv/sgemv by overload). The owner is the source group; with a non-identity f the
+   vector code writes f(source) into the _rate buffer first. With ``transposed`` the matrix
+   group holds Mᵀ (the generative W that tied feedback weights B = Wᵀ share). Template keywords:
+   rows, columns, copies, has_rate, transposed, fused, small. With ``small`` (one copy, few
+   multiply-adds) the product is a plain loop that the compiler vectorises: a BLAS call's set-up
+   costs more there. With ``fused`` (one copy, tied feedback) the same pass over M also computes
+   the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory once per step
+   instead of twice (the products are memory-bound at large sizes). #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 {% import 'vector_loop.cpp' as vector_loop with context %}
@@ -16,6 +18,7 @@
 {% endblock %}
 
 {% block maincode %}
+    {% set real = c_data_type(variables['_matrix'].dtype) %}
 #ifdef PC_BLAS_SET_THREADS
     static bool _pinned = false;   // one BLAS thread per process
     if (!_pinned) { PC_BLAS_SET_THREADS(1); _pinned = true; }
@@ -38,16 +41,16 @@
     int _i = 0;
     for (; _i + 4 <= {{rows}}; _i += 4)
     {
-        const double* __restrict _r0 = {{_matrix}} + (size_t)_i * {{columns}};
-        const double* __restrict _r1 = _r0 + {{columns}};
-        const double* __restrict _r2 = _r1 + {{columns}};
-        const double* __restrict _r3 = _r2 + {{columns}};
-        const double _e0 = {{_back_input}}[_i], _e1 = {{_back_input}}[_i + 1];
-        const double _e2 = {{_back_input}}[_i + 2], _e3 = {{_back_input}}[_i + 3];
-        double _s0 = 0.0, _s1 = 0.0, _s2 = 0.0, _s3 = 0.0;
+        const {{real}}* __restrict _r0 = {{_matrix}} + (size_t)_i * {{columns}};
+        const {{real}}* __restrict _r1 = _r0 + {{columns}};
+        const {{real}}* __restrict _r2 = _r1 + {{columns}};
+        const {{real}}* __restrict _r3 = _r2 + {{columns}};
+        const {{real}} _e0 = {{_back_input}}[_i], _e1 = {{_back_input}}[_i + 1];
+        const {{real}} _e2 = {{_back_input}}[_i + 2], _e3 = {{_back_input}}[_i + 3];
+        {{real}} _s0 = 0.0, _s1 = 0.0, _s2 = 0.0, _s3 = 0.0;
         for (int _j = 0; _j < {{columns}}; _j++)
         {
-            const double _x = {{_input}}[_j];
+            const {{real}} _x = {{_input}}[_j];
             _s0 += _r0[_j] * _x;
             _s1 += _r1[_j] * _x;
             _s2 += _r2[_j] * _x;
@@ -61,9 +64,9 @@
     }
     for (; _i < {{rows}}; _i++)
     {
-        const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
-        const double _error = {{_back_input}}[_i];
-        double _sum = 0.0;
+        const {{real}}* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+        const {{real}} _error = {{_back_input}}[_i];
+        {{real}} _sum = 0.0;
         for (int _j = 0; _j < {{columns}}; _j++)
         {
             _sum += _row[_j] * {{_input}}[_j];
@@ -74,11 +77,11 @@
     {% elif small and not transposed %}
     for (int _b = 0; _b < {{copies}}; _b++)
     {
-        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        const {{real}}* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
         for (int _i = 0; _i < {{rows}}; _i++)
         {
-            const double* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
-            double _sum = 0.0;
+            const {{real}}* __restrict _row = {{_matrix}} + (size_t)_i * {{columns}};
+            {{real}} _sum = 0.0;
             for (int _j = 0; _j < {{columns}}; _j++)
                 _sum += _row[_j] * _x[_j];
             {{_output}}[(size_t)_b * {{rows}} + _i] = _sum;
@@ -87,29 +90,27 @@
     {% elif small %}
     for (int _b = 0; _b < {{copies}}; _b++)
     {
-        const double* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
-        double* __restrict _y = {{_output}} + (size_t)_b * {{rows}};
+        const {{real}}* __restrict _x = {{_input}} + (size_t)_b * {{columns}};
+        {{real}}* __restrict _y = {{_output}} + (size_t)_b * {{rows}};
         for (int _i = 0; _i < {{rows}}; _i++)
             _y[_i] = 0.0;
         for (int _j = 0; _j < {{columns}}; _j++)
         {
-            const double _xj = _x[_j];
-            const double* __restrict _column = {{_matrix}} + (size_t)_j * {{rows}};
+            const {{real}} _xj = _x[_j];
+            const {{real}}* __restrict _column = {{_matrix}} + (size_t)_j * {{rows}};
             for (int _i = 0; _i < {{rows}}; _i++)
                 _y[_i] += _xj * _column[_i];
         }
     }
     {% elif copies == 1 and not transposed %}
-    PC_DGEMV(PC_ROW_MAJOR, PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}},
-             {{_input}}, 1, 0.0, {{_output}}, 1);
+    pc_gemv(PC_NO_TRANS, {{rows}}, {{columns}}, 1.0, {{_matrix}}, {{columns}}, {{_input}}, 0.0, {{_output}});
     {% elif copies == 1 %}
-    PC_DGEMV(PC_ROW_MAJOR, PC_TRANS, {{columns}}, {{rows}}, 1.0, {{_matrix}}, {{rows}},
-             {{_input}}, 1, 0.0, {{_output}}, 1);
+    pc_gemv(PC_TRANS, {{columns}}, {{rows}}, 1.0, {{_matrix}}, {{rows}}, {{_input}}, 0.0, {{_output}});
     {% elif not transposed %}
-    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
-             {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
+    pc_gemm(PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+            {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
     {% else %}
-    PC_DGEMM(PC_ROW_MAJOR, PC_NO_TRANS, PC_NO_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
-             {{_input}}, {{columns}}, {{_matrix}}, {{rows}}, 0.0, {{_output}}, {{rows}});
+    pc_gemm(PC_NO_TRANS, PC_NO_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
+            {{_input}}, {{columns}}, {{_matrix}}, {{rows}}, 0.0, {{_output}}, {{rows}});
     {% endif %}
 {% endblock %}

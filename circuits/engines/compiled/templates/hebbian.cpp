@@ -1,4 +1,5 @@
-{# Hebbian learning of a projection's generative weights, one BLAS call:
+{# Hebbian learning of a projection's generative weights, one BLAS call (gemm, in the arrays'
+   precision: pc_blas.h picks dgemm or sgemm):
        W ← keep · W + scale · Eᵀ F        (E: the lower column's errors, B × rows;
                                            F: f(μ_upper), B × columns, batch-major)
    with scale and keep read from the projection's control group (_scale, _keep: run_args; scale 0,
@@ -24,19 +25,20 @@
     if (_step == 0 || _step % {{item_steps}} != 0)
         return;
     {% endif %}
-    const double _scale = {{get_array_name(variables['_scale'])}}[0];
-    const double _keep = {{get_array_name(variables['_keep'])}}[0];
-    if (_scale == 0.0 && _keep == 1.0)
+    {% set real = c_data_type(variables['_weights'].dtype) %}
+    const {{real}} _scale = {{get_array_name(variables['_scale'])}}[0];
+    const {{real}} _keep = {{get_array_name(variables['_keep'])}}[0];
+    if (_scale == 0 && _keep == 1)
         return;
     {% if has_rate %}
 {{ vector_loop.run() }}
     {% endif %}
     {% set _errors = get_array_name(variables['_errors']) %}
     {% set _rates = get_array_name(variables['_rates']) %}
-    PC_DGEMM(PC_ROW_MAJOR, PC_TRANS, PC_NO_TRANS, {{rows}}, {{columns}}, {{copies}}, _scale,
-             {{_errors}}, {{rows}}, {{_rates}}, {{columns}}, _keep, {{get_array_name(variables['_weights'])}}, {{columns}});
+    pc_gemm(PC_TRANS, PC_NO_TRANS, {{rows}}, {{columns}}, {{copies}}, _scale,
+            {{_errors}}, {{rows}}, {{_rates}}, {{columns}}, _keep, {{get_array_name(variables['_weights'])}}, {{columns}});
     {% if kolen_pollack %}
-    PC_DGEMM(PC_ROW_MAJOR, PC_TRANS, PC_NO_TRANS, {{columns}}, {{rows}}, {{copies}}, _scale,
-             {{_rates}}, {{columns}}, {{_errors}}, {{rows}}, _keep, {{get_array_name(variables['_feedback'])}}, {{rows}});
+    pc_gemm(PC_TRANS, PC_NO_TRANS, {{columns}}, {{rows}}, {{copies}}, _scale,
+            {{_rates}}, {{columns}}, {{_errors}}, {{rows}}, _keep, {{get_array_name(variables['_feedback'])}}, {{rows}});
     {% endif %}
 {% endblock %}

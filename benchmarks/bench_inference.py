@@ -51,9 +51,9 @@ def hierarchy(sizes, seed=0) -> Model:
     return Model(levels, edges)
 
 
-def circuit_for(model: Model, backend: str = "dense", batch_size=None, device="runtime") -> Circuit:
+def circuit_for(model: Model, backend: str = "dense", batch_size=None, device="runtime", **options) -> Circuit:
     circuit = Circuit(dt=DT * 1000 * ms, tau_estimate=TAU_ESTIMATE * 1000 * ms, tau_error=TAU_ERROR * 1000 * ms,
-                      backend=backend, batch_size=batch_size, device=device)
+                      backend=backend, batch_size=batch_size, device=device, **options)
     for name, level in model.levels.items():
         if level.sensory:
             circuit.sensory(name, level.size, covariance=level.covariance)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -28,17 +29,20 @@ import numpy as np
 HERE = Path(__file__).resolve()
 
 
-def measure_in(python, sizes, steps, batch=None, environment=None) -> dict | None:
+def measure_in(python, sizes, steps, batch=None, environment=None, cpu=None) -> dict | None:
     """Run this script under ``python`` (an interpreter with ngc-learn; None or "": not run, None
     returned) for the hierarchy ``sizes``, ``steps`` steps and ``batch`` inputs (None: one), in
-    ``environment`` (default: this process's), and return the JSON line it prints."""
+    ``environment`` (default: this process's), pinned to the core ``cpu`` if given (XLA's CPU
+    runtime spreads a large batched product over threads whatever its flags say), and return
+    the JSON line it prints."""
     if not python:
         return None
     command = [python, str(HERE), "--sizes", ",".join(map(str, sizes)), "--steps", str(steps)]
     if batch:
         command += ["--batch", str(batch)]
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
     output = subprocess.run(command, cwd=HERE.parents[1], check=True, capture_output=True, text=True,
-                            env=environment).stdout
+                            env=environment, preexec_fn=pin).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

@@ -133,13 +133,16 @@ def suicidal_square(seed, x, *, log):
                                       and (r["x"], r["seed"]) == (2.0, 1)]) == 1:
         os.kill(os.getpid(), signal.SIGKILL)
     with open(log, "a") as file:
-        file.write(json.dumps({"x": x, "seed": seed, "event": "finish"}) + "\n")
+        file.write(json.dumps({"x": x, "seed": seed, "event": "finish", "pid": os.getpid()}) + "\n")
     return {"square": x * x + seed}
 
 
 def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(client, tmp_path):
     """12 points of 0.3 s on 2 workers; one worker process dies in the middle of a point. The
-    point is retried on a live worker; every point finishes exactly once and is stored."""
+    point is retried on a live worker; every point is stored exactly once. A point is computed
+    twice only if its first result was still held by the killed worker (finished there, not yet
+    fetched by the client: Dask recomputes results lost with a worker — a window that a loaded
+    machine widens)."""
     log = tmp_path / "log.jsonl"
     dataset = sweep(functools.partial(suicidal_square, log=str(log)), {"x": [1, 2, 3]}, seeds=4,
                     client=client, out=tmp_path / "out")
@@ -149,7 +152,13 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(client, 
     assert starts.count((2.0, 1)) == 2                           # killed once, retried once
     killed, retry = [r["pid"] for r in events if r["event"] == "start" and (r["x"], r["seed"]) == (2.0, 1)]
     assert retry != killed                                       # on another worker process
-    assert finishes == sorted((x, s) for x in (1.0, 2.0, 3.0) for s in range(4))   # each exactly once
+    assert sorted(set(finishes)) == sorted((x, s) for x in (1.0, 2.0, 3.0) for s in range(4))
+    repeated = {point for point in finishes if finishes.count(point) > 1}
+    first_finish = {}
+    for r in events:
+        if r["event"] == "finish":
+            first_finish.setdefault((r["x"], r["seed"]), r["pid"])
+    assert all(first_finish[point] == killed and finishes.count(point) == 2 for point in repeated)
     assert bool(dataset["done"].all())
     np.testing.assert_array_equal(dataset["square"].values, [[1, 2, 3, 4], [4, 5, 6, 7], [9, 10, 11, 12]])
     stored = xr.open_dataset(tmp_path / "out" / RESULTS_FILE, engine="scipy").load()

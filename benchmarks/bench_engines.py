@@ -19,9 +19,10 @@ per simulated step of a ``--steps`` run (10,000: 1 s simulated):
 - ngc-learn: ``bench_ngclearn.py`` in its own interpreter (float32, jitted ``lax.scan``).
 
 Then batched trials (B = ``--batch``): samples × steps per second of each, ``--batch-steps``
-steps (for the C++ engines also from the cost per step, the launch left out, as above). Prints the tables, writes every measurement to ``benchmarks/engines.json`` (``--json``)
-and draws ``figures/performance.png`` (``--figure``; ``--replot`` redraws it from the JSON), with a
-third panel from ``benchmarks/gpu.json`` (``bench_gpu.py``, the CUDA engine on a GPU) where it exists.
+steps (for the C++ engines also from the cost per step, the launch left out, as above). Prints
+the tables, writes every measurement to ``benchmarks/engines.json`` (``--json``) and draws
+``figures/performance.png`` (``--figure``; ``--replot`` redraws it from the JSON), with a third
+panel from ``benchmarks/gpu.json`` (``bench_gpu.py``, the CUDA engine on a GPU) where it exists.
 """
 from __future__ import annotations
 
@@ -197,7 +198,7 @@ def _draw(rows, gpu=()):
     times["NumPy loop (float64)"] = [1e6 * r["numpy"]["wall_s"] / r["numpy"]["steps"] for r in single]
     if all(r["ngclearn"] for r in single):
         times["ngc-learn, JAX CPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["ngclearn"]["steps"]
-                                                    for r in single]
+                                                 for r in single]
     plot, axes = style.figure(2, 2, height=5.6) if gpu else style.figure(1, 2, height=2.8)
     left, right = axes[0] if gpu else axes
     _bars(left, [str(tuple(r["cpp"]["sizes"])) for r in single], times)
@@ -205,8 +206,8 @@ def _draw(rows, gpu=()):
                 title=f"one circuit, {single[0]['cpp']['steps']} steps, one thread")
     if batched:
         per = ", per step" if "long_s" in batched[0]["cpp"] else ""   # measured so since precision="single"
-        engines = {"runtime": "runtime (Brian2)", "cpp": f"C++ standalone{per}", "cpp32": "C++ standalone float32, per step",
-                   "numpy": "NumPy loop (float64)"}
+        engines = {"runtime": "runtime (Brian2)", "cpp": f"C++ standalone{per}",
+                   "cpp32": "C++ standalone float32, per step", "numpy": "NumPy loop (float64)"}
         rates = {label: [_rate(r[key]) for r in batched] for key, label in engines.items()
                  if all(key in r for r in batched)}
         if all(r["ngclearn"] for r in batched):
@@ -238,7 +239,7 @@ def _draw_gpu(ax, cublas, synapses=None):
     times = {"CUDA standalone, cuBLAS couplings": [1e6 * r["per_step_s"] for r in rows]}
     if synapses is not None:
         times["CUDA standalone, Synapses couplings (before)"] = [1e6 * r["stepping_s"] / r["steps"]
-                                                                   for r in synapses["rows"]]
+                                                                 for r in synapses["rows"]]
     times["ngc-learn, JAX GPU (float32)"] = [1e6 * r["ngclearn"]["ngclearn_s"] / r["steps"] for r in rows]
     _bars(ax, [str(tuple(r["sizes"])) for r in rows], times)
     style.label(ax, x="sizes of the 3-level hierarchy", y=("time per simulated step", "µs"),

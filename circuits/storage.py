@@ -153,6 +153,8 @@ def save(graph, options: dict, path):
     circuit = {name: float(value) if name in _TIMES and value is not None else value for name, value in options.items()}
     if isinstance(circuit.get("neurons"), Spiking):
         circuit["neurons"] = circuit["neurons"].options()
+    if circuit.get("precision") == "double":   # the default: a file that earlier releases read too
+        del circuit["precision"]
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "circuit": circuit,
                 "columns": columns, "projections": projections, "encoders": encoders}
     with open(path, "wb") as handle:
@@ -244,7 +246,7 @@ def read(path):
         if isinstance(options.get("neurons"), dict):
             options["neurons"] = Spiking.from_options(options["neurons"])
         unknown = set(options) - {*_TIMES, "backend", "target", "divergence_threshold", "seed", "batch_size", "device",
-                                  "neurons"}
+                                  "neurons", "precision"}
         if unknown:
             raise ValueError(f"unknown circuit options {sorted(unknown)}")
         columns = [_complete(column, "column", version) for column in metadata["columns"]]

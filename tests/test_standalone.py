@@ -8,6 +8,9 @@ from brian2 import NetworkOperation, TimedArray, ms
 
 from circuits import Circuit
 
+#: One test process runs this whole file (pytest-xdist's loadgroup): its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("standalone")
+
 
 def build(**options):
     rng = np.random.default_rng(0)

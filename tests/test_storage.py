@@ -257,3 +257,19 @@ def test_a_pickled_payload_is_never_unpickled(tmp_path):
     with zipfile.ZipFile(tmp_path / "evil.npz") as archive:   # the payload really is in the file
         assert b"unpickled" in archive.read("column/x/covariance.npy")
     assert not os.path.exists(marker)
+
+
+def test_the_precision_is_saved_and_a_double_file_reads_as_before(tmp_path):
+    """``precision="single"`` comes back from the file; the default is not written, so a
+    double-precision file has the options that earlier releases read."""
+    for precision in ("single", "double"):
+        c = Circuit(device="cpp_standalone", precision=precision)
+        c.sensory("x", 2)
+        c.column("z", 1)
+        c.connect("z", "x", [[1.0], [0.5]])
+        c.save(tmp_path / f"{precision}.npz")
+        loaded = Circuit.load(tmp_path / f"{precision}.npz")
+        assert loaded.options["precision"] == precision and loaded.engine.precision == precision
+        with zipfile.ZipFile(tmp_path / f"{precision}.npz") as archive:
+            saved = json.loads(np.load(archive.open("metadata.npy")).item())["circuit"]
+        assert ("precision" in saved) == (precision == "single")

@@ -28,6 +28,10 @@ from circuits.cli import main
 from circuits.simulations import SIMULATIONS, attention
 from circuits.sweeps import RESULTS_FILE, Output, load, parse_grid
 
+#: One test process runs this whole file (pytest-xdist's loadgroup): its module fixtures, a Dask
+#: cluster and the workers' cold caches, are built once.
+pytestmark = pytest.mark.xdist_group("sweep")
+
 DURATION = 200 * ms     # 100 ms per half: every point compiles the same code
 
 

@@ -16,7 +16,7 @@ from ..validation import choice
 from .base import Engine, RunPlan, SimulationDiverged
 from .cuda import CudaEngine
 from .runtime import RuntimeEngine
-from .standalone import StandaloneEngine
+from .standalone import PRECISIONS, StandaloneEngine
 
 __all__ = ["DEVICES", "Engine", "RunPlan", "SimulationDiverged", "make_engine"]
 
@@ -29,13 +29,14 @@ def make_engine(device: str, graph, batch, divergence_threshold: float, check_in
     """The engine for ``device`` (options that the engine does not use must be left at their
     defaults)."""
     choice(device, tuple(DEVICES), "device")
+    choice(precision, tuple(PRECISIONS), "precision")
+    if precision not in DEVICES[device].precisions:
+        able = [name for name, engine in DEVICES.items() if precision in engine.precisions]
+        raise ValueError(f"precision={precision!r}: device={device!r} computes in double precision only; "
+                         f"use device={' or '.join(map(repr, able))} for precision={precision!r}")
     if device == "runtime":
         if standalone_directory is not None:
             raise ValueError("standalone_directory is only used with the standalone devices")
-        if precision != "double":
-            raise ValueError(f"precision={precision!r}: the runtime device computes in double precision (its "
-                             f"couplings are NumPy float64 products); use device='cpp_standalone' for "
-                             f"precision='single'")
         return RuntimeEngine(graph, batch, divergence_threshold, check_interval, target)
     if target is not None:
         raise ValueError(f"target={target!r} chooses the runtime device's code objects; device={device!r} "

@@ -67,6 +67,9 @@ class Engine(ABC):
     #: The ``device`` name that selects this engine in ``Circuit(device=...)``.
     device = ""
 
+    #: The ``Circuit(precision=...)`` values it computes in ("double": float64).
+    precisions = ("double",)
+
     def __init__(self, graph, batch, divergence_threshold: float):
         self.graph, self.batch, self.divergence_threshold = graph, batch, divergence_threshold
         self.built = False

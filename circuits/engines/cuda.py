@@ -47,15 +47,13 @@ class CudaEngine(StandaloneEngine):
     templates = CUDA_TEMPLATES
     records_any_duration = False
 
+    precisions = ("double",)   # its cuBLAS templates call Dgemv and Dgemm
+
     def __init__(self, graph, batch, divergence_threshold, directory=None, precision="double"):
-        if precision != "double":
-            raise ValueError(f"precision={precision!r}: device='cuda_standalone' computes in double precision "
-                             f"only (its cuBLAS templates call Dgemv/Dgemm); precision='single' is for "
-                             f"device='cpp_standalone'")
         if importlib.util.find_spec("brian2cuda") is None:
             raise ValueError("device='cuda_standalone' needs brian2cuda, which needs Brian2 2.10.1 and Python ≥ "
                              "3.12: pip install 'predictive-circuits[cuda]'")
-        super().__init__(graph, batch, divergence_threshold, directory)
+        super().__init__(graph, batch, divergence_threshold, directory, precision)
 
     def _device_class(self):
         from .compiled.cuda import CompiledCudaDevice

@@ -12,9 +12,9 @@ the same structure finds it compiled and only regenerates identical sources (mak
 nothing); processes that build the same program at once take turns (a file lock).
 
 Couplings are generated array code (:mod:`circuits.engines.compiled`): every dense coupling is
-one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch), every
-one-to-one link inside a column a plain loop; only sparse couplings (the ``"synapses"``
-backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
+one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch; ``sgemv``
+and ``sgemm`` in single precision), every one-to-one link inside a column a plain loop; only
+sparse couplings (the ``"synapses"`` backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
 programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
 silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
 checked on the results when the program ends. :meth:`~circuits.Circuit.run_sequence` runs
@@ -60,7 +60,6 @@ from ..recording import Trace
 from ..energy import current_free_energy
 from ..sequence import ItemBoundaries
 from ..spiking import SpikingNetwork
-from ..validation import choice
 from .base import Engine, RunPlan, own_objects, quiet_invalid_values
 from .compiled import CompiledDevice, ItemStart, StopAfter
 from .compiled.objects import TEMPLATES
@@ -88,16 +87,19 @@ class StandaloneEngine(Engine):
     float64 arrays, equal to the runtime engine to 1e-12) or "single" (every state variable,
     matrix and product of the program in float32 — Brian2's ``core.default_float_dtype`` while
     the program is generated — and sgemv/sgemm: half the memory traffic of the weights and
-    twice the arithmetic rate, with float32 rounding: ~1e-7 relative per operation, ~1e-6 on
-    settled estimates). The state, weights and recordings the circuit hands back are float64
-    either way."""
+    twice the arithmetic rate, with float32 rounding: ~6e-8 relative per operation; forward
+    Euler stalls where a step's increment, dt/τ of the residual, is below half an ulp, so
+    settled estimates are within ~(τ_μ/dt)·2^-24 of the fixed point; a weight decay factor
+    1 − αλ·dt/τ_μ is rounded to float32 too, so a decay below ~3e-8 a step is lost). The state,
+    weights and recordings the circuit hands back are float64 either way."""
 
     device = "cpp_standalone"
+    precisions = tuple(PRECISIONS)
 
     def __init__(self, graph, batch, divergence_threshold, directory=None, precision="double"):
         super().__init__(graph, batch, divergence_threshold)
         self.directory = directory  # None: chosen by the structure when compiling
-        self.precision = choice(precision, tuple(PRECISIONS), "precision")
+        self.precision = precision
         self._device = None
         self._compiled = False
         self._every = None          # compiled recording interval (0: none)
@@ -212,7 +214,8 @@ class StandaloneEngine(Engine):
                                       self._couplings, groups, clock, item_steps)
         if sequence is not None and sequence.reset_between:
             objects += self._item_resets(item_steps, clock)
-        self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock)
+        self._control = NeuronGroup(1, "steps : 1  # steps of this run (a run_arg)", name="run_control", clock=clock,
+                                    dtype={"steps": np.float64})   # exact beyond float32's 2^24
         objects += [self._control, StopAfter(self._control, clock)]
         self._structure = (groups, couplings, sparse)
         graph.freeze()
@@ -480,8 +483,9 @@ class StandaloneEngine(Engine):
         turn, with the weights of that moment, and the runtime's own item-end bookkeeping
         (:meth:`ItemBoundaries.end_item`: μ, ε, F, then the item-end learning) runs on it:
         F needs each item's W, which learning changed during the run — it is relearned here
-        from ``weights_before`` (the program's own result, read back already, is equal). The
-        last item ends at the final state."""
+        from ``weights_before`` (in float64: equal to the program's own result, read back
+        already, in double precision, within float32 rounding of it in single). The last item
+        ends at the final state."""
         graph, batch = self.graph, self.batch
         boundaries = ItemBoundaries(graph, batch, sequence)
         final = {name: (column.state.estimate.copy(), column.state.error.copy()) for name, column in graph.columns.items()}

@@ -7,6 +7,9 @@ from scipy.stats import multivariate_normal
 from circuits import Circuit, exact_posterior
 from circuits.simulations import amortization
 
+#: One test process runs this whole file (pytest-xdist's loadgroup): its module fixtures are built once.
+pytestmark = pytest.mark.xdist_group("amortization")
+
 
 @pytest.fixture(scope="module")
 def outcome():

@@ -35,10 +35,10 @@
     {% endif %}
     {% set _errors = get_array_name(variables['_errors']) %}
     {% set _rates = get_array_name(variables['_rates']) %}
-    pc_gemm(PC_TRANS, PC_NO_TRANS, {{rows}}, {{columns}}, {{copies}}, _scale,
-            {{_errors}}, {{rows}}, {{_rates}}, {{columns}}, _keep, {{get_array_name(variables['_weights'])}}, {{columns}});
+    pc_gemm(PC_TRANS, PC_NO_TRANS, {{rows}}, {{columns}}, {{copies}}, _scale, {{_errors}}, {{rows}},
+            {{_rates}}, {{columns}}, _keep, {{get_array_name(variables['_weights'])}}, {{columns}});
     {% if kolen_pollack %}
-    pc_gemm(PC_TRANS, PC_NO_TRANS, {{columns}}, {{rows}}, {{copies}}, _scale,
-            {{_rates}}, {{columns}}, {{_errors}}, {{rows}}, _keep, {{get_array_name(variables['_feedback'])}}, {{rows}});
+    pc_gemm(PC_TRANS, PC_NO_TRANS, {{columns}}, {{rows}}, {{copies}}, _scale, {{_rates}}, {{columns}},
+            {{_errors}}, {{rows}}, _keep, {{get_array_name(variables['_feedback'])}}, {{rows}});
     {% endif %}
 {% endblock %}

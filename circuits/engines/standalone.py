@@ -14,9 +14,9 @@ nothing); processes that build the same program at once take turns (a file lock)
 Couplings are generated array code (:mod:`circuits.engines.compiled`): every dense coupling is
 one BLAS product per step (``cblas_dgemv``, or one ``cblas_dgemm`` over a batch; ``sgemv``
 and ``sgemm`` in single precision), every one-to-one link inside a column a plain loop; only
-sparse couplings (the ``"synapses"`` backend) are ``Synapses`` with a ``(summed)`` variable, connected where W ≠ 0. Standalone
-programs cannot call back into Python, so Brian2 skips ``network_operation``s there —
-silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
+sparse couplings (the ``"synapses"`` backend) are ``Synapses`` with a ``(summed)`` variable,
+connected where W ≠ 0. Standalone programs cannot call back into Python, so Brian2 skips
+``network_operation``s there — silently. Nothing here is one: the recording is Brian2 ``StateMonitor``s, and divergence is
 checked on the results when the program ends. :meth:`~circuits.Circuit.run_sequence` runs
 compiled: the items are a TimedArray of one row per item, each item's reset and item-end
 learning are generated code tested against the step (:class:`~.compiled.ItemStart`,
@@ -68,10 +68,10 @@ from .compiled.program import (build_couplings, build_learning, learned_matrices
 
 __all__ = ["StandaloneEngine"]
 
-_current = {"engine": None}
-
 #: ``precision`` names and the dtype of the program's floating-point arrays.
 PRECISIONS = {"double": np.float64, "single": np.float32}
+
+_current = {"engine": None}
 _devices = {}   # device class -> the one instance of this process
 
 #: The ColumnState fields a recording run monitors (and, in a spiking circuit, the read-outs).

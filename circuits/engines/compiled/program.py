@@ -199,9 +199,9 @@ def _learned_groups(built: CompiledCouplings) -> list:
 def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
     every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
-    constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2 version, the
-    BLAS library, this package's templates for the device (the folder ``templates``) and its
-    headers (brian2's makefiles track no header dependencies)."""
+    constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2
+    version, the BLAS library, this package's templates for the device (the folder
+    ``templates``) and its headers (brian2's makefiles track no header dependencies)."""
     digest = hashlib.sha256()
 
     def add(*parts):

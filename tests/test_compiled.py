@@ -100,20 +100,21 @@ def test_batched_standalone_equals_runtime(batched):
 
 def test_dense_couplings_are_blas_products(batched):
     """No Synapses in the program: each dense coupling is a DenseProduct whose generated code
-    is one dgemm call over the batch, each one-to-one link a OneToOne loop."""
+    is one batch product (include/pc_blas.h: blocked kernel or dgemm) over the batch, each
+    one-to-one link a OneToOne loop."""
     compiled, _, _, cache = batched
     objects = compiled.network.objects
     assert not any(isinstance(o, Synapses) for o in objects)
-    products = {o.name for o in objects if isinstance(o, DenseProduct)}   # batched: tied pairs are two products
-    assert products == {"generative_z1_to_x", "inference_x_to_z1", "generative_z2_to_z1", "inference_z1_to_z2",
-                        "z1_lateral"}
+    products = {o.name for o in objects if isinstance(o, DenseProduct)}   # a tied pair is one object
+    assert products == {"generative_z1_to_x", "generative_z2_to_z1", "z1_lateral"}
     links = {o.name for o in objects if isinstance(o, OneToOne)}
     assert links == {"x_estimate_to_error", "z1_estimate_to_error", "z1_error_to_estimate",
                      "z2_estimate_to_error", "z2_error_to_estimate"}
     code = _program(cache) / "code_objects"
-    for name in products:   # batched: one dgemm each (plain loops serve small single copies)
+    for name in products:   # batched: one batch call each (plain loops serve small single copies)
         source = (code / f"{name}_codeobject.cpp").read_text()
-        assert source.count("pc_gemm(") == 1 and "pc_gemv(" not in source
+        call = "pc_batch_product(" if name == "z1_lateral" else "pc_batch_pair("
+        assert source.count(call) == 1 and "pc_gemv(" not in source
 
 
 def test_one_binary_for_every_duration_and_a_warm_process(batched):
@@ -191,41 +192,51 @@ def test_sparse_couplings_stay_synapses(tmp_path):
         compiled.run(5 * ms, stimulus=x)
 
 
-def learning_circuit(batch_size, **options):
-    """x (5) ← z1 (3, tanh, tied B = Wᵀ) ← z2 (2, Kolen–Pollack B), both W plastic with decay."""
+#: Sizes whose batched products all fit the blocks of the register-blocked kernel
+#: (include/pc_blocked.h) on any CPU: a batch of 32, levels of multiples of 32.
+BLOCKED = (32, (64, 32, 32))
+
+
+def learning_circuit(batch_size, sizes=(5, 3, 2), **options):
+    """x ← z1 (tanh, tied B = Wᵀ) ← z2 (Kolen–Pollack B), both W plastic with decay."""
     rng = np.random.default_rng(3)
+    x, z1, z2 = sizes
     circuit = Circuit(batch_size=batch_size, **options)
-    circuit.sensory("x", 5)
-    circuit.column("z1", 3)
-    circuit.column("z2", 2)
-    circuit.connect("z1", "x", rng.normal(size=(5, 3)) / 2, activation="tanh", plastic=True, learning_rate=0.05,
-                    weight_decay=0.1)
-    circuit.connect("z2", "z1", rng.normal(size=(3, 2)) / 2, plastic=True, learning_rate=0.02, weight_decay=0.05,
-                    feedback="kolen-pollack", feedback_weights=rng.normal(size=(2, 3)) / 2)
+    circuit.sensory("x", x)
+    circuit.column("z1", z1)
+    circuit.column("z2", z2)
+    circuit.connect("z1", "x", rng.normal(size=(x, z1)) / np.sqrt(2 * z1), activation="tanh", plastic=True,
+                    learning_rate=0.05, weight_decay=0.1)
+    circuit.connect("z2", "z1", rng.normal(size=(z1, z2)) / np.sqrt(2 * z2), plastic=True, learning_rate=0.02,
+                    weight_decay=0.05, feedback="kolen-pollack", feedback_weights=rng.normal(size=(z2, z1)) / np.sqrt(2 * z1))
     return circuit
 
 
 def learning_calls(circuit):
-    x = np.random.default_rng(4).normal(size=(circuit.batch.copies, 5) if circuit.batch.batched else 5)
+    size = circuit.weights("z1", "x").shape[0]
+    x = np.random.default_rng(4).normal(size=(circuit.batch.copies, size) if circuit.batch.batched else size)
     records = [circuit.run(20 * ms, stimulus=x), circuit.run(10 * ms, stimulus=-x, learn="trial"),
                circuit.run(10 * ms, stimulus=x, learn=False)]
     return records, [circuit.weights("z1", "x"), circuit.weights("z2", "z1"),
                      circuit.graph.projection("z2", "z1").feedback_weights]
 
 
-@pytest.mark.parametrize("batch_size, small", [(2, 0), (None, 0), (None, objects.SMALL_PRODUCT)])
-def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, monkeypatch):
-    """With every product a BLAS call (dgemv, dgemm, transposed), and with one copy's small
-    products as plain loops (Kolen–Pollack's W and B untied): continuous Hebbian learning
-    of W (tanh, tied feedback: with one copy both products in one fused pass) and of W and B
-    (Kolen–Pollack), with weight decay, over a batch of 2 and
-    one copy, then item-end ("trial") learning after a run, then a frozen run: every recorded
-    step and the learned W and B equal the runtime engine's to 1e-12."""
+@pytest.mark.parametrize("batch_size, small, sizes", [(2, 0, (5, 3, 2)), (None, 0, (5, 3, 2)),
+                                                      (None, objects.SMALL_PRODUCT, (5, 3, 2)), (BLOCKED[0], 0, BLOCKED[1])],
+                         ids=["batch of 2", "one copy", "small loops", "blocked"])
+def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, monkeypatch):
+    """With every product a BLAS call (dgemv, dgemm, transposed), with one copy's small
+    products as plain loops (Kolen–Pollack's W and B untied), and with a batch of 32 whose
+    products all take the register-blocked kernel (the tied pair and the untied ones):
+    continuous Hebbian learning of W (tanh, tied feedback: with one copy both products in one
+    fused pass) and of W and B (Kolen–Pollack), with weight decay, then item-end ("trial")
+    learning after a run, then a frozen run: every recorded step and the learned W and B equal
+    the runtime engine's to 1e-12."""
     monkeypatch.setattr(objects, "SMALL_PRODUCT", small)   # 0: every product a BLAS call
-    compiled = learning_circuit(batch_size, device="cpp_standalone", standalone_directory=str(tmp_path))
-    runtime = learning_circuit(batch_size)
+    compiled = learning_circuit(batch_size, sizes, device="cpp_standalone", standalone_directory=str(tmp_path))
+    runtime = learning_circuit(batch_size, sizes)
     (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(runtime)
-    assert not np.allclose(expected[0], learning_circuit(batch_size).weights("z1", "x"))   # it learned
+    assert not np.allclose(expected[0], learning_circuit(batch_size, sizes).weights("z1", "x"))   # it learned
     for mine, reference in zip(ours, theirs):
         for name in reference.estimate:
             np.testing.assert_allclose(mine.estimate[name], reference.estimate[name], rtol=0, atol=1e-12)
@@ -233,7 +244,9 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, monkeyp
     for mine, reference in zip(learned, expected):
         np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-12)
     calls = "".join(p.read_text() for p in (tmp_path / "code_objects").glob("*.cpp"))
-    assert calls.count("pc_gemm(") + calls.count("pc_gemv(") >= (4 if small == 0 else 2)   # 2: learning
+    products = calls.count("pc_batch_p") if batch_size else calls.count("pc_gemv(")
+    # the tied pair in one call (pc_batch_pair, or one fused loop for one copy), Kolen–Pollack's two products
+    assert products >= (3 if batch_size else 2 if small == 0 else 0) and calls.count("pc_gemm(") >= 2   # learning
 
 
 def test_what_cannot_learn_compiled_is_refused():
@@ -335,21 +348,27 @@ def test_single_precision_follows_double_to_float32_rounding(tmp_path, batch_siz
         np.testing.assert_allclose(mine.free_energy, reference.free_energy, rtol=SINGLE, atol=SINGLE)
     assert largest > 1e-9
     source = "".join(p.read_text() for p in (tmp_path / "code_objects").glob("*.cpp"))
-    assert "const float* __restrict _r0" in source if batch_size is None else source.count("pc_gemm(") >= 5
+    assert "const float* __restrict _r0" in source if batch_size is None else source.count("pc_batch_p") >= 3
 
 
-def test_single_precision_learns_like_double(tmp_path):
+@pytest.mark.parametrize("batch_size, sizes", [(2, (5, 3, 2)), BLOCKED], ids=["batch of 2", "blocked"])
+def test_single_precision_learns_like_double(tmp_path, batch_size, sizes):
     """Continuous learning (tied W, Kolen–Pollack W and B, decay) for 200 steps over a batch of
-    2 in float32 (sgemm), then item-end learning (applied in Python, float64) and a frozen run:
-    every learned matrix within the bound of one float32 rounding per update, added up over the
-    200 compiled updates (200 · 2^-24 · max|W|, ~2e-5; measured 3e-6), of the float64 runtime
-    engine's; trajectories within SINGLE."""
-    compiled = learning_circuit(2, device="cpp_standalone", precision="single", standalone_directory=str(tmp_path))
-    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(learning_circuit(2))
+    2 in float32 (sgemm), and over a batch of 32 whose products take the register-blocked
+    kernel, then item-end learning (applied in Python, float64) and a frozen run: every learned
+    matrix within the bound of one float32 rounding per update, added up over the 200 compiled
+    updates (200 · 2^-24 · max|W|, ~2e-5; measured 3e-6), of the float64 runtime engine's;
+    trajectories within SINGLE for the 5 inputs of the small circuit, SINGLE · √(64/5) = 7e-6 for
+    the 64 of the blocked one (a sum of n rounded products errs like a random walk, ∝ √n;
+    measured 2.5e-6, identical with the kernel switched off)."""
+    compiled = learning_circuit(batch_size, sizes, device="cpp_standalone", precision="single",
+                                standalone_directory=str(tmp_path))
+    (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(learning_circuit(batch_size, sizes))
     for mine, reference in zip(learned, expected):
         np.testing.assert_allclose(mine, reference, rtol=0, atol=200 * ROUNDING * np.abs(reference).max())
     for mine, reference in zip(ours, theirs):
-        np.testing.assert_allclose(mine.estimate["z1"], reference.estimate["z1"], rtol=0, atol=SINGLE)
+        np.testing.assert_allclose(mine.estimate["z1"], reference.estimate["z1"], rtol=0,
+                                   atol=SINGLE * np.sqrt(sizes[0] / 5))
 
 
 def test_single_precision_settles_on_the_exact_posterior(rng, tmp_path):

@@ -46,6 +46,16 @@ class Blas:
     integer: str
 
     @property
+    def macros(self) -> list[tuple[str, str]]:
+        """The preprocessor macros that ``include/pc_blas.h`` reads: the symbol names and the
+        integer type."""
+        macros = [("PC_DGEMM", self.dgemm), ("PC_DGEMV", self.dgemv), ("PC_SGEMM", self.sgemm),
+                  ("PC_SGEMV", self.sgemv), ("PC_BLAS_INT", self.integer)]
+        if self.set_threads:
+            macros.append(("PC_BLAS_SET_THREADS", self.set_threads))
+        return macros
+
+    @property
     def compiler_kwds(self) -> dict:
         """Brian2 ``compiler_kwds`` that link the library (by file name, with an rpath)."""
         directory, name = os.path.split(self.path)

@@ -68,8 +68,8 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
     from or to the ε+/ε− groups named in ``paired`` (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
     are couplings from or to a subexpression (a deep projection's compartments). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
-    that one's parameter group transposed: one copy of W, which learning changes for both; for
-    one copy (no batch) both products are computed in one pass over W."""
+    that one's parameter group transposed: one copy of W, which learning changes for both; both
+    products are computed by one object, in one pass over W (a batch: panel by panel)."""
     built = CompiledCouplings(copies=copies)
     fused = set()   # tied bottom-up couplings computed with their generative one
     for index, coupling in enumerate(couplings):
@@ -100,7 +100,7 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
                 tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
                         and not {other.source, other.target} & set(paired) and _arrays(other, groups)
                         and _transposed(other.matrix, coupling.matrix)]
-                if tied and copies == 1:
+                if tied:
                     back = (tied[0], groups[tied[0].source], groups[tied[0].target])
                     fused.add(tied[0].name)
                     built.products[tied[0].name] = (matrix, (groups[tied[0].source], tied[0].source_variable))

@@ -1,14 +1,17 @@
-{# A dense coupling, target = M f(source), as one BLAS product per step:
-   gemv for one copy, gemm (B, n_source) @ Mᵀ for a batch of B copies (batch-major rows), in
-   the arrays' precision (``real``: double, or float in a precision="single" program; pc_blas.h
-   picks dgemv/sgemv by overload). The owner is the source group; with a non-identity f the
-   vector code writes f(source) into the _rate buffer first. With ``transposed`` the matrix
-   group holds Mᵀ (the generative W that tied feedback weights B = Wᵀ share). Template keywords:
-   rows, columns, copies, has_rate, transposed, fused, small. With ``small`` (one copy, few
-   multiply-adds) the product is a plain loop that the compiler vectorises: a BLAS call's set-up
-   costs more there. With ``fused`` (one copy, tied feedback) the same pass over M also computes
-   the bottom-up product, _back_target = Mᵀ _back_source: M is read from memory once per step
-   instead of twice (the products are memory-bound at large sizes). #}
+{# A dense coupling, target = M f(source), as one product per step: gemv for one copy; for a
+   batch of B copies (batch-major rows), (B, n_source) @ Mᵀ through pc_batch_product (pc_blas.h:
+   the register-blocked kernel of pc_blocked.h where the shapes fit its blocks, gemm otherwise).
+   Computed in the arrays' precision (``real``: double, or float in a precision="single" program;
+   pc_blas.h picks the double or float functions by overload). The owner is the source group;
+   with a non-identity f the vector code writes f(source) into the _rate buffer first. With
+   ``transposed`` the matrix group holds Mᵀ (the generative W that tied feedback weights B = Wᵀ
+   share). Template keywords: rows, columns, copies, has_rate, transposed, fused, small. With
+   ``small`` (one copy, few multiply-adds) the product is a plain loop that the compiler
+   vectorises: a BLAS call's set-up costs more there. With ``fused`` (tied feedback) the same
+   pass over M also computes the bottom-up product, _back_target = Mᵀ _back_source: M
+   is read from memory once per step instead of twice (the products are memory-bound at large
+   sizes); over a batch, pc_batch_pair (pc_blas.h) computes both products panel by panel of M,
+   so that M is fetched from memory once a step there too. #}
 {# USES_VARIABLES { N } #}
 {% extends 'common_group.cpp' %}
 {% import 'vector_loop.cpp' as vector_loop with context %}
@@ -32,7 +35,12 @@
     {% endif %}
     {% set _matrix = get_array_name(variables['_matrix']) %}
     {% set _output = get_array_name(variables['_target']) %}
-    {% if fused %}
+    {% if fused and copies > 1 %}
+    static {{real}} _input_transposed[{{copies * columns}}] __attribute__((aligned(64)));
+    pc_batch_pair({{copies}}, {{rows}}, {{columns}}, {{_input}}, {{_matrix}}, {{_output}},
+                  {{get_array_name(variables['_back_source'])}}, {{get_array_name(variables['_back_target'])}},
+                  _input_transposed);
+    {% elif fused %}
     {% set _back_input = get_array_name(variables['_back_source']) %}
     {% set _back_output = get_array_name(variables['_back_target']) %}
     for (int _j = 0; _j < {{columns}}; _j++)
@@ -107,10 +115,9 @@
     {% elif copies == 1 %}
     pc_gemv(PC_TRANS, {{columns}}, {{rows}}, 1.0, {{_matrix}}, {{rows}}, {{_input}}, 0.0, {{_output}});
     {% elif not transposed %}
-    pc_gemm(PC_NO_TRANS, PC_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
-            {{_input}}, {{columns}}, {{_matrix}}, {{columns}}, 0.0, {{_output}}, {{rows}});
+    static {{real}} _input_transposed[{{copies * columns}}] __attribute__((aligned(64)));
+    pc_batch_product({{copies}}, {{rows}}, {{columns}}, {{_input}}, {{_matrix}}, {{_output}}, _input_transposed);
     {% else %}
-    pc_gemm(PC_NO_TRANS, PC_NO_TRANS, {{copies}}, {{rows}}, {{columns}}, 1.0,
-            {{_input}}, {{columns}}, {{_matrix}}, {{rows}}, 0.0, {{_output}}, {{rows}});
+    pc_batch_product_transposed({{copies}}, {{rows}}, {{columns}}, {{_input}}, {{_matrix}}, {{_output}});
     {% endif %}
 {% endblock %}

@@ -4,8 +4,9 @@
    read as its transpose. One copy: cublasDgemv; B copies (batch-major rows (B, n)): one
    cublasDgemm, Yᵀ = M Xᵀ. With a non-identity f the owner's kernel first writes f(source) into
    the _rate buffer (Brian2-generated vector code); without one no kernel is launched. With
-   ``transposed`` the matrix group holds Mᵀ; with ``fused`` (tied feedback, one copy) a second
-   product computes _back_target = Mᵀ _back_source from the same M. #}
+   ``transposed`` the matrix group holds Mᵀ; with ``fused`` (tied feedback) a second product
+   computes _back_target = Mᵀ _back_source from the same M (cublasDgemv, or cublasDgemm over
+   a batch). #}
 {# USES_VARIABLES { N } #}
 {% extends 'rate_kernel.cu' %}
 
@@ -32,9 +33,13 @@
     PC_CUBLAS(cublasDgemm(_handle, CUBLAS_OP_N, CUBLAS_OP_N, {{rows}}, {{copies}}, {{columns}}, &_one,
                           {{_matrix}}, {{rows}}, {{_input}}, {{columns}}, &_zero, {{_output}}, {{rows}}));
     {% endif %}
-    {% if fused %}
+    {% if fused and copies == 1 %}
     PC_CUBLAS(cublasDgemv(_handle, CUBLAS_OP_N, {{columns}}, {{rows}}, &_one, {{_matrix}}, {{columns}},
                           {{get_array_name(variables['_back_source'], prefix='dev')}}, 1, &_zero,
                           {{get_array_name(variables['_back_target'], prefix='dev')}}, 1));
+    {% elif fused %}
+    PC_CUBLAS(cublasDgemm(_handle, CUBLAS_OP_N, CUBLAS_OP_N, {{columns}}, {{copies}}, {{rows}}, &_one,
+                          {{_matrix}}, {{columns}}, {{get_array_name(variables['_back_source'], prefix='dev')}},
+                          {{rows}}, &_zero, {{get_array_name(variables['_back_target'], prefix='dev')}}, {{columns}}));
     {% endif %}
 {% endblock %}

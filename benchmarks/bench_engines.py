@@ -16,7 +16,7 @@ per simulated step of a ``--steps`` run (10,000: 1 s simulated):
   cost (a 1-step run, "launch") and the first-compile time in an empty cache;
 - C++ float32 ("cpp32"): the same with ``precision="single"`` (ngc-learn's precision), per step;
 - NumPy: the independent reference loop (``tests/reference.simulate``), best of 3;
-- ngc-learn: ``bench_ngclearn.py`` in its own interpreter (float32, jitted ``lax.scan``).
+- ngc-learn: ``bench_ngclearn.py`` in its own interpreter (float32, jitted ``lax.scan``), best of 3.
 
 Then batched trials (B = ``--batch``): samples × steps per second of each, ``--batch-steps``
 steps (for the C++ engines also from the cost per step, the launch left out, as above). Prints

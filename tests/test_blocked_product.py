@@ -12,13 +12,14 @@ import pytest
 from circuits.engines.compiled.objects import build_with_blas
 
 #: (copies, rows, columns): output = input (copies × columns) · Mᵀ for M rows × columns, and
-#: output (copies × columns) = input (copies × rows) · M. The first five fit every block size of
+#: output (copies × columns) = input (copies × rows) · M. The first seven fit every block size of
 #: the kernel (copies, rows and columns multiples of 32): one depth panel; three (608 = 256 + 256
 #: + 96, the later ones added to the output); a matrix over PC_PACK_BYTES (4096 · 160 · 4 bytes
-#: > 2 MiB: copied panel by panel); a batch of 64; the benchmark's (1024, 256) level. The last
-#: two fit no block and take gemm.
-SHAPES = [(32, 64, 96), (32, 608, 96), (32, 4096, 160), (64, 32, 64), (32, 1024, 256), (3, 7, 5), (10, 20, 30)]
-FITTING = 5
+#: > 2 MiB: copied panel by panel); a batch of 64; the benchmark's (1024, 256) level; the two
+#: levels of test_compiled.BLOCKED. The last two fit no block and take gemm.
+SHAPES = [(32, 64, 96), (32, 608, 96), (32, 4096, 160), (64, 32, 64), (32, 1024, 256), (32, 64, 32), (32, 32, 32),
+          (3, 7, 5), (10, 20, 30)]
+FITTING = 7   # (32, 64, 32) and (32, 32, 32): the levels of test_compiled.BLOCKED take the kernel
 
 PROGRAM = r"""
 #include <math.h>

@@ -228,8 +228,8 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, 
     """With every product a BLAS call (dgemv, dgemm, transposed), with one copy's small
     products as plain loops (Kolen–Pollack's W and B untied), and with a batch of 32 whose
     products all take the register-blocked kernel (the tied pair and the untied ones):
-    continuous Hebbian learning of W (tanh, tied feedback: with one copy both products in one
-    fused pass) and of W and B (Kolen–Pollack), with weight decay, then item-end ("trial")
+    continuous Hebbian learning of W (tanh, tied feedback: both products in one object) and
+    of W and B (Kolen–Pollack), with weight decay, then item-end ("trial")
     learning after a run, then a frozen run: every recorded step and the learned W and B equal
     the runtime engine's to 1e-12."""
     monkeypatch.setattr(objects, "SMALL_PRODUCT", small)   # 0: every product a BLAS call

@@ -69,7 +69,8 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
     are couplings from or to a subexpression (a deep projection's compartments). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
     that one's parameter group transposed: one copy of W, which learning changes for both; both
-    products are computed by one object, in one pass over W (a batch: panel by panel)."""
+    products are computed by one object, in one pass over W (a batch: panel by panel where the
+    shapes fit the blocked kernel's blocks; otherwise, and on CUDA, two products)."""
     built = CompiledCouplings(copies=copies)
     fused = set()   # tied bottom-up couplings computed with their generative one
     for index, coupling in enumerate(couplings):

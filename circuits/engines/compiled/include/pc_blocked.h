@@ -9,9 +9,9 @@
 //
 // How: c = a · b is computed in blocks of PC_BLOCK_ROWS rows of a × two vectors of columns of b,
 // held in registers for the whole inner (depth) loop: each step broadcasts PC_BLOCK_ROWS
-// numbers of a, loads two vectors of b and does 2·PC_BLOCK_ROWS fused multiply-adds. Which
-// operand is large decides the order: a_outer walks each block of rows of a once (a is the
-// coupling's matrix), otherwise each panel of columns of b is walked once (b is the matrix),
+// numbers of a, loads two vectors of b and does 2·PC_BLOCK_ROWS fused multiply-adds. The caller
+// names the large operand (the coupling's matrix): a_outer walks each block of rows of a once,
+// otherwise each panel of columns of b is walked once (b is the matrix),
 // PC_BLOCK_DEPTH rows at a time so that the panel stays in cache, copied into a contiguous
 // buffer when b is large (rows a power-of-two stride apart would share cache sets).
 // The result may be stored transposed, which lets a product whose output is batch-major take
@@ -45,7 +45,7 @@ template <class real> inline int pc_block_columns() { return 2 * PC_VECTOR_BYTES
 // Whether a (rows × depth) · (depth × columns) product fits whole blocks.
 template <class real> inline bool pc_blocked_fits(long rows, long columns)
 {
-    return rows % PC_BLOCK_ROWS == 0 && columns % pc_block_columns<real>() == 0;
+    return rows > 0 && columns > 0 && rows % PC_BLOCK_ROWS == 0 && columns % pc_block_columns<real>() == 0;
 }
 
 // One block: c[m, n] (+)= Σ_k a[m·lda + k] b[k·ldb + n], m < PC_BLOCK_ROWS, n < two vectors.
@@ -118,6 +118,7 @@ void pc_blocked_panel(int rows, int columns, int depth, const real *a, long lda,
                                                              c + m0 * c_row + n0 * c_column, ldc);
         return;
     }
+    // callers pass depth <= PC_BLOCK_DEPTH when b is walked by panels (pc_blocked_product, pc_blocked_pair)
     real packed[PC_BLOCK_DEPTH * 2 * PC_VECTOR_BYTES / sizeof(real)] __attribute__((aligned(64)));
     for (int n0 = 0; n0 < columns; n0 += width)
     {
@@ -136,15 +137,15 @@ void pc_blocked_panel(int rows, int columns, int depth, const real *a, long lda,
     }
 }
 
-// c = a · b: a is rows × depth (row stride lda), b depth × columns (row stride ldb), c rows ×
-// columns (row stride ldc), or columns × rows with transposed_store. Needs
-// pc_blocked_fits<real>(rows, columns).
 // Whether a b of depth × columns is copied panel by panel (see the file's comment).
 template <class real> inline bool pc_pack(long depth, long columns)
 {
     return depth * columns * (long)sizeof(real) > PC_PACK_BYTES;
 }
 
+// c = a · b: a is rows × depth (row stride lda), b depth × columns (row stride ldb), c rows ×
+// columns (row stride ldc), or columns × rows with transposed_store. Needs
+// pc_blocked_fits<real>(rows, columns).
 template <class real, bool transposed_store>
 void pc_blocked_product(int rows, int columns, int depth, const real *a, long lda, const real *b, long ldb,
                         real *c, long ldc, bool a_outer)

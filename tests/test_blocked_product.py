@@ -27,47 +27,52 @@ PROGRAM = r"""
 #include <vector>
 #include "pc_blas.h"
 
-// The largest |computed - exact| / (gamma_n · Σ_k |a_k b_k|) over the output, gamma_n = n u / (1 - n u):
-// the error bound of a sum of n products rounded to unit roundoff u (Higham, Accuracy and
-// Stability of Numerical Algorithms, eq. 3.5). Above 1 is an error the arithmetic cannot make.
+// The largest |c - exact| / (gamma_n · Σ_k |x_k m_k|) over c[b, o] = Σ_k x[b·depth + k] m[k·k_stride +
+// o·o_stride] (copies × outputs), gamma_n = n u / (1 - n u): the error bound of a sum of n products
+// rounded to unit roundoff u (Higham, Accuracy and Stability of Numerical Algorithms, eq. 3.5).
+// Above 1 is an error the arithmetic cannot make.
+template <class real>
+double worst_ratio(long copies, long outputs, long depth, const real *x, const real *m, long k_stride, long o_stride,
+                   const real *c)
+{
+    const double u = sizeof(real) == 4 ? ldexp(1.0, -24) : ldexp(1.0, -53);
+    const double gamma = depth * u / (1 - depth * u);
+    double worst = 0;
+    for (long b = 0; b < copies; b++)
+        for (long o = 0; o < outputs; o++)
+        {
+            long double exact = 0, size = 0;
+            for (long k = 0; k < depth; k++)
+            {
+                const long double term = (long double)x[b * depth + k] * m[k * k_stride + o * o_stride];
+                exact += term;
+                size += fabsl(term);
+            }
+            worst = fmax(worst, (double)(fabsl(c[b * outputs + o] - exact) / (gamma * size)));
+        }
+    return worst;
+}
+
+template <class real>
+void fill(std::vector<real> &values, unsigned &seed)
+{
+    for (size_t i = 0; i < values.size(); i++)
+        values[i] = (real)((seed = seed * 1103515245u + 12345u) % 2001) / 1000 - 1;
+}
+
 template <class real>
 void check(const char *name, long copies, long rows, long columns, unsigned seed)
 {
     std::vector<real> input(copies * columns), matrix(rows * columns), output(copies * rows),
-        transposed_output(copies * rows), scratch(copies * columns), input_t(copies * rows);
-    for (size_t i = 0; i < input.size(); i++) input[i] = (real)((seed = seed * 1103515245u + 12345u) % 2001) / 1000 - 1;
-    for (size_t i = 0; i < matrix.size(); i++) matrix[i] = (real)((seed = seed * 1103515245u + 12345u) % 2001) / 1000 - 1;
-    for (size_t i = 0; i < input_t.size(); i++) input_t[i] = (real)((seed = seed * 1103515245u + 12345u) % 2001) / 1000 - 1;
-    std::vector<real> wide(copies * columns);
+        scratch(copies * columns), input_t(copies * rows), wide(copies * columns);
+    fill(input, seed);
+    fill(matrix, seed);
+    fill(input_t, seed);
     pc_batch_product<real>(copies, rows, columns, input.data(), matrix.data(), output.data(), scratch.data());
     // the transposed product: input_t (copies × rows) · matrix (rows × columns) = copies × columns
     pc_batch_product_transposed<real>(copies, columns, rows, input_t.data(), matrix.data(), wide.data());
-    const double u = sizeof(real) == 4 ? ldexp(1.0, -24) : ldexp(1.0, -53);
-    double worst = 0, worst_t = 0;
-    for (long b = 0; b < copies; b++)
-        for (long i = 0; i < rows; i++)
-        {
-            long double exact = 0, size = 0;
-            for (long j = 0; j < columns; j++)
-            {
-                exact += (long double)input[b * columns + j] * matrix[i * columns + j];
-                size += fabsl((long double)input[b * columns + j] * matrix[i * columns + j]);
-            }
-            const double gamma = columns * u / (1 - columns * u);
-            worst = fmax(worst, (double)(fabsl(output[b * rows + i] - exact) / (gamma * size)));
-        }
-    for (long b = 0; b < copies; b++)
-        for (long j = 0; j < columns; j++)
-        {
-            long double exact = 0, size = 0;
-            for (long i = 0; i < rows; i++)
-            {
-                exact += (long double)input_t[b * rows + i] * matrix[i * columns + j];
-                size += fabsl((long double)input_t[b * rows + i] * matrix[i * columns + j]);
-            }
-            const double gamma = rows * u / (1 - rows * u);
-            worst_t = fmax(worst_t, (double)(fabsl(wide[b * columns + j] - exact) / (gamma * size)));
-        }
+    const double worst = worst_ratio(copies, rows, columns, input.data(), matrix.data(), 1, columns, output.data());
+    const double worst_t = worst_ratio(copies, columns, rows, input_t.data(), matrix.data(), columns, 1, wide.data());
     // the tied pair in one pass: the same sums, panel by panel, as the two products apart
     std::vector<real> pair_output(copies * rows), pair_back(copies * columns);
     pc_batch_pair<real>(copies, rows, columns, input.data(), matrix.data(), pair_output.data(), input_t.data(),

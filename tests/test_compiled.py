@@ -101,7 +101,7 @@ def test_batched_standalone_equals_runtime(batched):
 def test_dense_couplings_are_blas_products(batched):
     """No Synapses in the program: each dense coupling is a DenseProduct whose generated code
     is one batch product (include/pc_blas.h: blocked kernel or dgemm) over the batch, each
-    one-to-one link a OneToOne loop."""
+    one-to-one link a OneToOne loop; the program's arrays are allocated 64-byte aligned."""
     compiled, _, _, cache = batched
     objects = compiled.network.objects
     assert not any(isinstance(o, Synapses) for o in objects)
@@ -115,6 +115,9 @@ def test_dense_couplings_are_blas_products(batched):
         source = (code / f"{name}_codeobject.cpp").read_text()
         call = "pc_batch_product(" if name == "z1_lateral" else "pc_batch_pair("
         assert source.count(call) == 1 and "pc_gemv(" not in source
+    # every array on a 64-byte boundary (templates/objects.cpp): vector loads of a matrix row
+    # never straddle two cache lines
+    assert "posix_memalign(&block, 64," in (_program(cache) / "objects.cpp").read_text()
 
 
 def test_one_binary_for_every_duration_and_a_warm_process(batched):

@@ -195,6 +195,32 @@ def test_sparse_couplings_stay_synapses(tmp_path):
         compiled.run(5 * ms, stimulus=x)
 
 
+@pytest.mark.parametrize("activation, order, fused", [(None, 0, True), ("linear", 0, True), ("tanh", 0, False),
+                                                     (None, -1, False)])
+def test_a_tied_coupling_is_fused_only_where_the_pass_computes_it_unchanged(activation, order, fused):
+    """The bottom-up coupling Mᵀ joins its generative coupling's pass over M only where that pass
+    computes what the coupling asks: its source as it is (no activation) at the same place in
+    the step (the same order). Otherwise it is a product of its own, reading the shared M
+    transposed (one copy of M either way)."""
+    from brian2 import Clock, NeuronGroup
+
+    from circuits.coupling import Coupling
+    from circuits.engines.compiled.program import build_couplings
+    from populations import get_activation
+
+    clock = Clock(0.1 * ms)
+    groups = {name: NeuronGroup(size, "u : 1\nv : 1", clock=clock, name=f"tied_{name}")
+              for name, size in (("lower", 3), ("upper", 2))}
+    matrix = np.arange(6.0).reshape(3, 2)
+    couplings = [Coupling("down", "upper", "u", "lower", "v", matrix),
+                 Coupling("up", "lower", "u", "upper", "v", matrix.T,
+                          activation=get_activation(activation) if activation else None, order=order)]
+    built = build_couplings(couplings, groups, clock, copies=1, sparse=set())
+    products = [o for o in built.objects if isinstance(o, DenseProduct)]
+    assert [p.name for p in products] == (["down"] if fused else ["down", "up"])
+    assert len(built.matrices) == 1
+
+
 #: Sizes whose batched products all fit the blocks of the register-blocked kernel
 #: (include/pc_blocked.h) on any CPU: a batch of 32, levels of multiples of 32.
 BLOCKED = (32, (64, 32, 32))
@@ -224,18 +250,26 @@ def learning_calls(circuit):
                      circuit.graph.projection("z2", "z1").feedback_weights]
 
 
-@pytest.mark.parametrize("batch_size, small, sizes", [(2, 0, (5, 3, 2)), (None, 0, (5, 3, 2)),
-                                                      (None, objects.SMALL_PRODUCT, (5, 3, 2)), (BLOCKED[0], 0, BLOCKED[1])],
-                         ids=["batch of 2", "one copy", "small loops", "blocked"])
-def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, monkeypatch):
+@pytest.mark.parametrize("batch_size, small, sizes, fuse", [
+    (2, 0, (5, 3, 2), True), (None, 0, (5, 3, 2), True), (None, objects.SMALL_PRODUCT, (5, 3, 2), True),
+    (BLOCKED[0], 0, BLOCKED[1], True), (2, 0, (5, 3, 2), False), (None, 0, (5, 3, 2), False),
+    (None, objects.SMALL_PRODUCT, (5, 3, 2), False)],
+    ids=["batch of 2", "one copy", "small loops", "blocked", "batch of 2 unfused", "one copy unfused",
+         "small loops unfused"])
+def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, fuse, monkeypatch):
     """With every product a BLAS call (dgemv, dgemm, transposed), with one copy's small
     products as plain loops (Kolen–Pollack's W and B untied), and with a batch of 32 whose
     products all take the register-blocked kernel (the tied pair and the untied ones):
     continuous Hebbian learning of W (tanh, tied feedback: both products in one object) and
     of W and B (Kolen–Pollack), with weight decay, then item-end ("trial")
     learning after a run, then a frozen run: every recorded step and the learned W and B equal
-    the runtime engine's to 1e-12."""
+    the runtime engine's to 1e-12. "Unfused": the tied B = Wᵀ as a product of its own that reads
+    W's parameter group transposed (what a tied coupling with an activation or another order
+    gets, see test_a_tied_coupling_is_fused_only_where_the_pass_computes_it_unchanged)."""
     monkeypatch.setattr(objects, "SMALL_PRODUCT", small)   # 0: every product a BLAS call
+    if not fuse:
+        from circuits.engines.compiled import program
+        monkeypatch.setattr(program, "_fusable", lambda *arguments: False)
     compiled = learning_circuit(batch_size, sizes, device="cpp_standalone", standalone_directory=str(tmp_path))
     runtime = learning_circuit(batch_size, sizes)
     (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(runtime)
@@ -250,6 +284,7 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, 
     products = calls.count("pc_batch_p") if batch_size else calls.count("pc_gemv(")
     # the tied pair in one call (pc_batch_pair, or one fused loop for one copy), Kolen–Pollack's two products
     assert products >= (3 if batch_size else 2 if small == 0 else 0) and calls.count("pc_gemm(") >= 2   # learning
+    assert ("_back_target" in calls) == fuse
 
 
 def test_what_cannot_learn_compiled_is_refused():

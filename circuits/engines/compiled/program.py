@@ -98,9 +98,7 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             if not shared:
                 built.matrices.append((matrix, coupling))
                 built.objects.append(matrix)
-                tied = [other for other in couplings[index + 1:] if other.matrix is not None and other.name not in sparse
-                        and not {other.source, other.target} & set(paired) and _arrays(other, groups)
-                        and _transposed(other.matrix, coupling.matrix)]
+                tied = [other for other in couplings[index + 1:] if _fusable(other, coupling, groups, sparse, paired)]
                 if tied:
                     back = (tied[0], groups[tied[0].source], groups[tied[0].target])
                     fused.add(tied[0].name)
@@ -112,6 +110,16 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
             if buffer is not None:
                 built.objects.append(buffer)
     return built
+
+
+def _fusable(tied, coupling, groups: dict, sparse: set[str], paired) -> bool:
+    """Whether ``tied`` (a later coupling) can be computed in ``coupling``'s pass over M: its
+    matrix is Mᵀ (the same memory), it is a dense product of plain arrays, and the fused pass
+    reads its source as it is (no activation) at ``coupling``'s place in the step (the same
+    ``order``)."""
+    return (tied.matrix is not None and _transposed(tied.matrix, coupling.matrix) and tied.name not in sparse
+            and not {tied.source, tied.target} & set(paired) and _arrays(tied, groups)
+            and (tied.activation is None or tied.activation.is_identity) and tied.order == coupling.order)
 
 
 def _arrays(coupling, groups: dict) -> bool:

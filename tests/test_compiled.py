@@ -263,13 +263,23 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, 
     continuous Hebbian learning of W (tanh, tied feedback: both products in one object) and
     of W and B (Kolen–Pollack), with weight decay, then item-end ("trial")
     learning after a run, then a frozen run: every recorded step and the learned W and B equal
-    the runtime engine's to 1e-12. "Unfused": the tied B = Wᵀ as a product of its own that reads
-    W's parameter group transposed (what a tied coupling with an activation or another order
-    gets, see test_a_tied_coupling_is_fused_only_where_the_pass_computes_it_unchanged)."""
+    the runtime engine's to 1e-12. "Unfused": the tied bottom-up coupling carries f = tanh on
+    the errors it reads, B f(ε) with B = Wᵀ, on both engines: the compiled one cannot fuse it
+    (test_a_tied_coupling_is_fused_only_where_the_pass_computes_it_unchanged) and computes it
+    as a product of its own through a rate buffer, reading W's parameter group transposed
+    (gemv, the small loop, or the batched transposed product)."""
     monkeypatch.setattr(objects, "SMALL_PRODUCT", small)   # 0: every product a BLAS call
     if not fuse:
-        from circuits.engines.compiled import program
-        monkeypatch.setattr(program, "_fusable", lambda *arguments: False)
+        from dataclasses import replace
+
+        from circuits.projection import Projection
+        from populations import get_activation
+        couplings = Projection.couplings
+
+        def tanh_on_the_tied_errors(projection):
+            return [replace(c, activation=get_activation("tanh")) if c.name == "inference_x_to_z1" else c
+                    for c in couplings(projection)]
+        monkeypatch.setattr(Projection, "couplings", tanh_on_the_tied_errors)
     compiled = learning_circuit(batch_size, sizes, device="cpp_standalone", standalone_directory=str(tmp_path))
     runtime = learning_circuit(batch_size, sizes)
     (ours, learned), (theirs, expected) = learning_calls(compiled), learning_calls(runtime)
@@ -284,7 +294,8 @@ def test_continuous_learning_equals_runtime(tmp_path, batch_size, small, sizes, 
     products = calls.count("pc_batch_p") if batch_size else calls.count("pc_gemv(")
     # the tied pair in one call (pc_batch_pair, or one fused loop for one copy), Kolen–Pollack's two products
     assert products >= (3 if batch_size else 2 if small == 0 else 0) and calls.count("pc_gemm(") >= 2   # learning
-    assert ("_back_target" in calls) == fuse
+    inference = tmp_path / "code_objects" / "inference_x_to_z1_codeobject.cpp"   # the tied B = Wᵀ apart
+    assert ("_back_target" in calls) == fuse and inference.exists() != fuse
 
 
 def test_what_cannot_learn_compiled_is_refused():
@@ -433,11 +444,10 @@ def test_single_precision_runs_sequences(tmp_path):
 
 
 def test_precision_is_checked():
-    """"single" is refused where it is not built (the runtime and CUDA devices), and so is a
-    misspelling."""
-    for device in ("runtime", "cuda_standalone"):
-        with pytest.raises(ValueError, match=f"precision='single': device='{device}' computes in double precision "
-                                             f"only; use device='cpp_standalone' for precision='single'"):
-            Circuit(device=device, precision="single")
+    """"single" is refused where it is not built (the runtime device), naming the devices that
+    build it, and so is a misspelling."""
+    with pytest.raises(ValueError, match="precision='single': device='runtime' computes in double precision only; "
+                                         "use device='cpp_standalone' or 'cuda_standalone' for precision='single'"):
+        Circuit(device="runtime", precision="single")
     with pytest.raises(ValueError, match="precision must be one of 'double', 'single'; got 'half'"):
         Circuit(device="cpp_standalone", precision="half")

@@ -29,8 +29,8 @@ def test_cuda_generates_compiles_and_matches_on_a_gpu(tmp_path):
     """The circuit of tests/test_compiled.py (tanh, lateral Σ, prior) is generated as CUDA and
     compiled with nvcc (-std=c++17 after brian2cuda's -std=c++11; cuRAND and cuBLAS from the
     nvidia packages): the binary exists, each dense coupling is a cuBLAS product (one copy:
-    cublasDgemv; tied feedback in the same code object) and no coupling is a Synapses object.
-    Without a GPU running it fails; with one, every recorded step equals the runtime engine's
+    cublasDgemv through include/pc_cublas.h; tied feedback in the same code object) and no
+    coupling is a Synapses object. Without a GPU running it fails; with one, every recorded step equals the runtime engine's
     to 1e-9 (float64 on both; the GPU sums in another order), and a recording program refuses
     another duration, naming record=False."""
     circuit, runtime = build(device="cuda_standalone", standalone_directory=str(tmp_path)), build()
@@ -47,20 +47,31 @@ def test_cuda_generates_compiles_and_matches_on_a_gpu(tmp_path):
     assert not any(isinstance(o, Synapses) for o in circuit.network.objects)
     code = Path(tmp_path) / "code_objects"
     for name in ("generative_z1_to_x", "generative_z2_to_z1"):   # with the tied inference product
-        assert (code / f"{name}_codeobject.cu").read_text().count("cublasDgemv(") == 2
+        assert (code / f"{name}_codeobject.cu").read_text().count("pc_cublas_gemv(") == 2
     if _gpu():
         with pytest.raises(ValueError, match="record=False"):
             circuit.run(5 * ms, stimulus=x)
 
 
-def test_cuda_learns_and_runs_any_duration(tmp_path):
+#: Continuous-learning updates in test_cuda_learns_and_runs_any_duration (20 + 7 ms at dt = 0.1 ms).
+UPDATES = 270
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_cuda_learns_and_runs_any_duration(tmp_path, precision):
     """A batch of 2 with continuous learning of W (tanh, tied feedback) and of W and B
     (Kolen–Pollack), without recording: one binary runs 20, 7 and 5 ms (the stop is host code),
-    each product one cublasDgemm (the tied pair's two in one object) and each learning step one
-    (two with Kolen–Pollack). With a
-    GPU the estimates after each run and the learned W and B equal the runtime engine's to 1e-9."""
-    circuit, runtime = learning_circuit(2, device="cuda_standalone", standalone_directory=str(tmp_path)), \
-        learning_circuit(2)
+    each product one gemm (the tied pair's two in one object) and each learning step one (two
+    with Kolen–Pollack): cublasDgemm, or with precision="single" cublasSgemm on float32 arrays
+    (include/pc_cublas.h). With a GPU the estimates after each run and the learned W and B equal
+    the runtime engine's to 1e-9 in double; in single within float32 rounding of them, as for
+    the C++ engine (tests/test_compiled.py): W and B within one rounding per update,
+    UPDATES · 2^-24 · max|W|, the estimates within SINGLE."""
+    circuit = learning_circuit(2, device="cuda_standalone", precision=precision, standalone_directory=str(tmp_path))
+    runtime = learning_circuit(2)
+    tolerance = {"double": (1e-9, lambda reference: 1e-9),
+                 "single": (compiled.SINGLE, lambda reference: UPDATES * compiled.ROUNDING * np.abs(reference).max())}
+    estimates, weights = tolerance[precision]
     x = np.random.default_rng(4).normal(size=(2, 5))
 
     def calls(c):
@@ -74,18 +85,21 @@ def test_cuda_learns_and_runs_any_duration(tmp_path):
         assert not np.allclose(expected[0], learning_circuit(2).weights("z1", "x"))   # it learned
         for mine, reference in zip(ours, theirs):
             for name in reference:
-                np.testing.assert_allclose(mine[name], reference[name], rtol=0, atol=1e-9)
+                np.testing.assert_allclose(mine[name], reference[name], rtol=0, atol=estimates)
         for mine, reference in zip(learned, expected):
-            np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(mine, reference, rtol=0, atol=weights(reference))
     else:
         with pytest.raises(RuntimeError):
             circuit.run(20 * ms, stimulus=x, record=False, learn="continuous")
     code = Path(tmp_path) / "code_objects"
-    assert [(code / f"learning_{name}_codeobject.cu").read_text().count("cublasDgemm(")
+    assert [(code / f"learning_{name}_codeobject.cu").read_text().count("pc_cublas_gemm(")
             for name in ("z1_to_x", "z2_to_z1")] == [1, 2]
-    # the tied pair (W f(μ) and Wᵀ ε) is one object: two cublasDgemm calls, no inference object
-    assert (code / "generative_z1_to_x_codeobject.cu").read_text().count("cublasDgemm(") == 2
-    assert not (code / "inference_x_to_z1_codeobject.cu").exists()
+    # the tied pair (W f(μ) and Wᵀ ε) is one object: two gemm calls, no inference object
+    pair = (code / "generative_z1_to_x_codeobject.cu").read_text()
+    assert pair.count("pc_cublas_gemm(") == 2 and not (code / "inference_x_to_z1_codeobject.cu").exists()
+    real = {"double": "double", "single": "float"}[precision]   # the overload of include/pc_cublas.h it calls
+    assert f"const {real} _one = 1" in pair
+    assert circuit.columns["z1"].estimate.variables["mu"].dtype == {"double": np.float64, "single": np.float32}[precision]
 
 
 def test_cuda_runs_sequences(tmp_path):

@@ -6,7 +6,8 @@ engine (:mod:`circuits.engines.standalone`: the state, stimuli and weights passe
 ``run_args``, the program cached per structure, any duration from one binary, continuous
 learning of W compiled, divergence checked at the end) on brian2cuda's device, with the
 compiled couplings as CUDA (:mod:`circuits.engines.compiled.cuda`): each dense coupling one
-cuBLAS product per step (cublasDgemv, or cublasDgemm for a batch), each one-to-one link one
+cuBLAS product per step (cublasDgemv, or cublasDgemm for a batch; cublasSgemv/Sgemm with
+``precision="single"``, whose arrays are float32 on the GPU too), each one-to-one link one
 elementwise kernel. brian2cuda's ``Synapses`` add their ``(summed)`` variables with an atomic
 addition per synapse, which took 140 µs a step at (1024, 256, 64) and 2.1 ms at
 (4096, 1024, 256) on an H200, against 68 and 61 µs as cuBLAS products (``benchmarks/bench_gpu.py``). One difference from C++: brian2cuda's ``StateMonitor`` allocates
@@ -47,7 +48,7 @@ class CudaEngine(StandaloneEngine):
     templates = CUDA_TEMPLATES
     records_any_duration = False
 
-    precisions = ("double",)   # its cuBLAS templates call Dgemv and Dgemm
+    precisions = ("double", "single")   # cuBLAS's D- or S-gemv/gemm (include/pc_cublas.h)
 
     def __init__(self, graph, batch, divergence_threshold, directory=None, precision="double"):
         if importlib.util.find_spec("brian2cuda") is None:

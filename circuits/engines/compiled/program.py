@@ -68,9 +68,11 @@ def build_couplings(couplings, groups: dict, clock, copies: int, sparse: set[str
     from or to the ε+/ε− groups named in ``paired`` (rectified errors) are ``Synapses`` at every pair (their layout reads e = ε+ − ε−), and so
     are couplings from or to a subexpression (a deep projection's compartments). A dense
     coupling whose matrix is the transpose of an earlier one's (tied feedback, B = Wᵀ) reads
-    that one's parameter group transposed: one copy of W, which learning changes for both; both
-    products are computed by one object, in one pass over W (a batch: panel by panel where the
-    shapes fit the blocked kernel's blocks; otherwise, and on CUDA, two products)."""
+    that one's parameter group transposed: one copy of W, which learning changes for both.
+    Where the tied coupling reads its source as it is (no activation) at the same ``order``
+    (tied feedback always does), both products are computed by one object, in one pass over W
+    (a batch: panel by panel where the shapes fit the blocked kernel's blocks; otherwise, and
+    on CUDA, two products); otherwise the tied coupling is a product of its own."""
     built = CompiledCouplings(copies=copies)
     fused = set()   # tied bottom-up couplings computed with their generative one
     for index, coupling in enumerate(couplings):
@@ -207,7 +209,7 @@ def _learned_groups(built: CompiledCouplings) -> list:
 
 def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
-    every coupling's shape, activation and (sparse) connectivity, ``settings`` (dt, time
+    every coupling's shape, activation, order and (sparse) connectivity, ``settings`` (dt, time
     constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2
     version, the BLAS library, this package's templates for the device (the folder
     ``templates``) and its headers (brian2's makefiles track no header dependencies)."""
@@ -227,7 +229,7 @@ def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **
         shared = coupling.matrix is not None and any(other.matrix is not None and _transposed(coupling.matrix, other.matrix)
                                                      for other in couplings[:index])
         add(coupling.name, coupling.source, coupling.source_variable, coupling.target, coupling.target_variable,
-            shape, rate, coupling.name in sparse, shared)
+            shape, rate, coupling.order, coupling.name in sparse, shared)
         if coupling.name in sparse and coupling.matrix is not None:
             add(np.flatnonzero(coupling.matrix).tobytes())
     return digest.hexdigest()[:20]

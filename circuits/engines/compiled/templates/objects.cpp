@@ -1,5 +1,6 @@
-{# Brian2's arrays (brian2/objects.cpp) on 64-byte boundaries. Brian2 allocates every array
-   with new T[n]; glibc returns 16-byte-aligned blocks (a large one sits 16 bytes past a page),
+{# Brian2's arrays (brian2/objects.cpp) on 64-byte boundaries. Brian2 allocates its arrays
+   (state variables, parameters, matrices; not the std::vector of a dynamic array) with
+   new T[n]; glibc returns 16-byte-aligned blocks (a large one sits 16 bytes past a page),
    so each 64-byte vector load of a matrix row straddles two cache lines: at (1024, 256, 64) in
    double the fused pass over W took 54 of a 59 µs step, 36 µs with aligned arrays. The array
    forms of the global allocation functions are replaced (C++ [replacement.functions]) in this

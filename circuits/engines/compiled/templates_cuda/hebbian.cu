@@ -1,5 +1,6 @@
 {# Hebbian learning of a projection's generative weights (the CUDA counterpart of
-   templates/hebbian.cpp, same keywords), one cublasDgemm:
+   templates/hebbian.cpp, same keywords), one gemm (include/pc_cublas.h: cublasDgemm, or
+   cublasSgemm in a precision="single" program):
        W ← keep · W + scale · Eᵀ F        (E: B × rows, F: B × columns, batch-major)
    read column-major as Wᵀ ← keep · Wᵀ + scale · Fᵀ E; Kolen–Pollack: B ← keep · B + scale · Fᵀ E,
    read as Bᵀ ← keep · Bᵀ + scale · Eᵀ F. The step test (item_steps), scale and keep are host
@@ -18,9 +19,10 @@
     if (_step == 0 || _step % {{item_steps}} != 0)
         return;
     {% endif %}
-    const double _scale = {{get_array_name(variables['_scale'], prefix='')}}[0];
-    const double _keep = {{get_array_name(variables['_keep'], prefix='')}}[0];
-    if (_scale == 0.0 && _keep == 1.0)
+    {% set real = c_data_type(variables['_weights'].dtype) %}
+    const {{real}} _scale = {{get_array_name(variables['_scale'], prefix='')}}[0];
+    const {{real}} _keep = {{get_array_name(variables['_keep'], prefix='')}}[0];
+    if (_scale == 0 && _keep == 1)
         return;
 {% endblock %}
 
@@ -28,12 +30,12 @@
     {% set _errors = get_array_name(variables['_errors'], prefix='dev') %}
     {% set _rates = get_array_name(variables['_rates'], prefix='dev') %}
     const cublasHandle_t _handle = pc_cublas_handle();
-    PC_CUBLAS(cublasDgemm(_handle, CUBLAS_OP_N, CUBLAS_OP_T, {{columns}}, {{rows}}, {{copies}}, &_scale,
-                          {{_rates}}, {{columns}}, {{_errors}}, {{rows}}, &_keep,
-                          {{get_array_name(variables['_weights'], prefix='dev')}}, {{columns}}));
+    PC_CUBLAS(pc_cublas_gemm(_handle, CUBLAS_OP_N, CUBLAS_OP_T, {{columns}}, {{rows}}, {{copies}}, &_scale,
+                              {{_rates}}, {{columns}}, {{_errors}}, {{rows}}, &_keep,
+                              {{get_array_name(variables['_weights'], prefix='dev')}}, {{columns}}));
     {% if kolen_pollack %}
-    PC_CUBLAS(cublasDgemm(_handle, CUBLAS_OP_N, CUBLAS_OP_T, {{rows}}, {{columns}}, {{copies}}, &_scale,
-                          {{_errors}}, {{rows}}, {{_rates}}, {{columns}}, &_keep,
-                          {{get_array_name(variables['_feedback'], prefix='dev')}}, {{rows}}));
+    PC_CUBLAS(pc_cublas_gemm(_handle, CUBLAS_OP_N, CUBLAS_OP_T, {{rows}}, {{columns}}, {{copies}}, &_scale,
+                              {{_errors}}, {{rows}}, {{_rates}}, {{columns}}, &_keep,
+                              {{get_array_name(variables['_feedback'], prefix='dev')}}, {{rows}}));
     {% endif %}
 {% endblock %}

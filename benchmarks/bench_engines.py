@@ -235,8 +235,12 @@ def _draw_gpu(ax, cublas, synapses=None):
     """µs per step of the CUDA engine (cuBLAS couplings; before, Synapses couplings) and of
     ngc-learn on the same GPU, from bench_gpu.py's JSON."""
     from circuits.simulations import style
-    rows = cublas["rows"]
+    rows = [r for r in cublas["rows"] if r.get("precision", "double") == "double"]
+    single = {tuple(r["sizes"]): r for r in cublas["rows"] if r.get("precision") == "single"}
     times = {"CUDA standalone, cuBLAS couplings": [1e6 * r["per_step_s"] for r in rows]}
+    if single:   # bench_gpu.py --precision double,single
+        times["CUDA standalone float32, cuBLAS couplings"] = [1e6 * single[tuple(r["sizes"])]["per_step_s"]
+                                                              if tuple(r["sizes"]) in single else np.nan for r in rows]
     if synapses is not None:
         times["CUDA standalone, Synapses couplings (before)"] = [1e6 * r["stepping_s"] / r["steps"]
                                                                  for r in synapses["rows"]]
@@ -250,7 +254,8 @@ def _bars(ax, labels, series):
     from circuits.simulations.style import PALETTE
     colors = {"runtime": PALETTE[0], "C++ standalone float32": PALETTE[6], "C++ standalone, per": PALETTE[2],
               "C++": PALETTE[1], "NumPy": PALETTE[3],
-              "ngc-learn": PALETTE[4], "CUDA standalone, cuBLAS": PALETTE[5], "CUDA": PALETTE[7]}
+              "ngc-learn": PALETTE[4], "CUDA standalone, cuBLAS": PALETTE[5], "CUDA standalone float32": PALETTE[6],
+              "CUDA": PALETTE[7]}
     width = 0.8 / len(series)
     for k, (label, values) in enumerate(series.items()):
         color = next(c for prefix, c in colors.items() if label.startswith(prefix))

@@ -116,3 +116,15 @@ def test_cuda_runs_sequences(tmp_path):
     code = Path(tmp_path) / "code_objects"
     assert "_step % 60 != 0" in (code / "learning_z1_to_x_item_end_codeobject.cu").read_text()
     assert (code / "z1_estimate_reset_codeobject.cu").exists()
+
+
+def test_cuda_refuses_a_second_clock_past_64_seconds():
+    """brian2cuda's network loop compares clock times to 1e-14 s, less than a unit in the last
+    place of t past 64 s: a run_sequence or a recording every k > 1 steps longer than that is
+    refused, naming the limit and the ways out (tests/test_compiled.py has the drift it avoids)."""
+    circuit = learning_circuit(None, device="cuda_standalone")
+    with pytest.raises(ValueError, match="cannot run run_sequence for 65 s: past 64 s brian2cuda's clocks drift apart"):
+        circuit.run_sequence(np.zeros((1300, 5)), 50 * ms)
+    with pytest.raises(ValueError, match="cannot run record=2 for 65 s"):
+        circuit.run(65000 * ms, stimulus=np.zeros(5), record=2)
+

@@ -127,10 +127,11 @@ class ProgramNames:
 class CompiledDevice(ProgramNames, CPPStandaloneDevice):
     """Brian2's C++ standalone device generating every code object — and the network loop,
     ``templates/network.cpp``, and the arrays, ``templates/objects.cpp`` — from this package's
-    templater (the way brian2cuda extends Brian2). Both wrap Brian2's own with one change each:
-    the network loop reads a monotonic wall clock (vDSO, ~20 ns) where Brian2 calls
-    ``std::clock()`` every step, a system call that took half of a (64, 16, 4) step here; the
-    arrays that Brian2 allocates with ``new T[n]`` (state variables, parameters, matrices) start
+    templater (the way brian2cuda extends Brian2). Both wrap Brian2's own: the network loop
+    reads a monotonic wall clock (vDSO, ~20 ns) where Brian2 calls ``std::clock()`` every step,
+    a system call that took half of a (64, 16, 4) step here, and ticks clocks together when
+    their times differ by less than 1e-4 of the smaller dt (Brian2's runtime rule; Brian2's C++
+    allows 1e-14 s, less than a unit in the last place of t past 64 s); the arrays that Brian2 allocates with ``new T[n]`` (state variables, parameters, matrices) start
     on 64-byte boundaries, so that a vector load of a matrix row never straddles two cache lines
     (a third of a (1024, 256, 64) double step)."""
 

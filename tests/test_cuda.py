@@ -30,9 +30,9 @@ def test_cuda_generates_compiles_and_matches_on_a_gpu(tmp_path):
     compiled with nvcc (-std=c++17 after brian2cuda's -std=c++11; cuRAND and cuBLAS from the
     nvidia packages): the binary exists, each dense coupling is a cuBLAS product (one copy:
     cublasDgemv through include/pc_cublas.h; tied feedback in the same code object) and no
-    coupling is a Synapses object. Without a GPU running it fails; with one, every recorded step equals the runtime engine's
-    to 1e-9 (float64 on both; the GPU sums in another order), and a recording program refuses
-    another duration, naming record=False."""
+    coupling is a Synapses object. Without a GPU running it fails; with one, every recorded
+    step equals the runtime engine's to 1e-9 (float64 on both; the GPU sums in another order),
+    and a recording program refuses another duration, naming record=False."""
     circuit, runtime = build(device="cuda_standalone", standalone_directory=str(tmp_path)), build()
     x = np.random.default_rng(2).normal(size=6)
     if _gpu():
@@ -99,7 +99,8 @@ def test_cuda_learns_and_runs_any_duration(tmp_path, precision):
     assert pair.count("pc_cublas_gemm(") == 2 and not (code / "inference_x_to_z1_codeobject.cu").exists()
     real = {"double": "double", "single": "float"}[precision]   # the overload of include/pc_cublas.h it calls
     assert f"const {real} _one = 1" in pair
-    assert circuit.columns["z1"].estimate.variables["mu"].dtype == {"double": np.float64, "single": np.float32}[precision]
+    dtype = {"double": np.float64, "single": np.float32}[precision]
+    assert circuit.columns["z1"].estimate.variables["mu"].dtype == dtype
 
 
 def test_cuda_runs_sequences(tmp_path):

@@ -67,10 +67,11 @@ class CudaEngine(StandaloneEngine):
         seconds = plan.steps * float(self.graph.timing.dt)
         if (plan.sequence is not None or plan.record_every > 1) and seconds > self.SECOND_CLOCK_SECONDS:
             what = "run_sequence" if plan.sequence is not None else f"record={plan.record_every}"
-            raise ValueError(f"device='cuda_standalone' cannot run {what} for {seconds:g} s: past "
-                             f"{self.SECOND_CLOCK_SECONDS:g} s brian2cuda's clocks drift apart (their times are compared "
-                             f"to 1e-14 s). Split it into runs of at most {self.SECOND_CLOCK_SECONDS:g} s, record every "
-                             f"step or none, or use device='cpp_standalone'")
+            limit = f"{self.SECOND_CLOCK_SECONDS:g} s"
+            raise ValueError(f"device='cuda_standalone' cannot run {what} for {seconds:g} s: past {limit} "
+                             f"brian2cuda's clocks drift apart (their times are compared to 1e-14 s). Split it "
+                             f"into runs of at most {limit}, record every step or none, or use "
+                             f"device='cpp_standalone'")
         return super().run(plan)
 
     def _device_class(self):

@@ -56,24 +56,6 @@ class CudaEngine(StandaloneEngine):
                              "3.12: pip install 'predictive-circuits[cuda]'")
         super().__init__(graph, batch, divergence_threshold, directory, precision)
 
-    #: Longest run (s) with a second clock (the monitors of run_sequence's item ends, recording
-    #: every k > 1 steps): brian2cuda's network loop ticks two clocks together only when their
-    #: times differ by at most 1e-14 s, less than a unit in the last place of t past 64 s, so the
-    #: clocks drift apart there (the C++ engine's loop uses the runtime's rule instead, see
-    #: ``compiled/templates/network.cpp``).
-    SECOND_CLOCK_SECONDS = 64.0
-
-    def run(self, plan):
-        seconds = plan.steps * float(self.graph.timing.dt)
-        if (plan.sequence is not None or plan.record_every > 1) and seconds > self.SECOND_CLOCK_SECONDS:
-            what = "run_sequence" if plan.sequence is not None else f"record={plan.record_every}"
-            limit = f"{self.SECOND_CLOCK_SECONDS:g} s"
-            raise ValueError(f"device='cuda_standalone' cannot run {what} for {seconds:g} s: past {limit} "
-                             f"brian2cuda's clocks drift apart (their times are compared to 1e-14 s). Split it "
-                             f"into runs of at most {limit}, record every step or none, or use "
-                             f"device='cpp_standalone'")
-        return super().run(plan)
-
     def _device_class(self):
         from .compiled.cuda import CompiledCudaDevice
         return CompiledCudaDevice

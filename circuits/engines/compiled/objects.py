@@ -43,7 +43,7 @@ from .blas import find_blas
 
 __all__ = ["build_with_blas", "CompiledCodeObject", "CompiledDevice", "DenseProduct", "HebbianUpdate", "ItemStart", "OneToOne",
            "ProgramNames",
-           "StopAfter", "code_object_class", "CUDA_TEMPLATES", "INCLUDE", "TEMPLATES"]
+           "StopAfter", "code_object_class", "wrapping_templater", "CUDA_TEMPLATES", "INCLUDE", "TEMPLATES"]
 
 #: The C++ templates of this package, and their CUDA counterparts (:mod:`.cuda`); a program's
 #: cache key holds its device's templates and the headers in ``include/``.
@@ -58,12 +58,15 @@ INCLUDE = Path(__file__).with_name("include")
 SMALL_PRODUCT = 65536
 
 
-def _templater():
-    """C++ standalone's templater with this package's templates first; Brian2's own templates
-    are also reachable as ``brian2/<name>``, so that a template here can wrap one of them."""
-    templater = CPPStandaloneCodeObject.templater.derive("circuits.engines.compiled")
-    brian2_templates = PackageLoader("brian2.devices.cpp_standalone", "templates")
-    templater.env.loader = ChoiceLoader([templater.env.loader, PrefixLoader({"brian2": brian2_templates})])
+def wrapping_templater(base, folder: Path, prefix: str, package: str):
+    """``base`` (a code object class's templater, for the templates of ``package``) with this
+    package's templates in ``folder`` first. The base's own templates are also reachable as
+    ``<prefix>/<name>`` and this package's C++ templates as ``compiled/<name>``, so that a
+    template here can wrap one of the base's and share macros with the C++ templates."""
+    templater = base.derive("circuits.engines.compiled", templates_dir=folder.name)
+    prefixes = {prefix: PackageLoader(package, "templates"),
+                "compiled": PackageLoader("circuits.engines.compiled", TEMPLATES.name)}
+    templater.env.loader = ChoiceLoader([templater.env.loader, PrefixLoader(prefixes)])
     return templater
 
 
@@ -91,7 +94,7 @@ def build_with_blas(source: Path, binary: Path, *flags: str) -> None:
 class CompiledCodeObject(CPPStandaloneCodeObject):
     """C++ standalone's code object, with this package's templates (``templates/``) in front."""
 
-    templater = _templater()
+    templater = wrapping_templater(CPPStandaloneCodeObject.templater, TEMPLATES, "brian2", "brian2.devices.cpp_standalone")
 
 
 @lru_cache(maxsize=1)
@@ -130,8 +133,8 @@ class CompiledDevice(ProgramNames, CPPStandaloneDevice):
     templater (the way brian2cuda extends Brian2). Both wrap Brian2's own: the network loop
     reads a monotonic wall clock (vDSO, ~20 ns) where Brian2 calls ``std::clock()`` every step,
     a system call that took half of a (64, 16, 4) step here, and ticks clocks together when
-    their times differ by less than 1e-4 of the smaller dt (Brian2's runtime rule; Brian2's C++
-    allows 1e-14 s, less than a unit in the last place of t past 64 s); the arrays that Brian2
+    their times differ by less than 1e-4 of the smaller dt (``templates/runtime_clocks.jinja``:
+    Brian2's C++ allows 1e-14 s, less than a unit in the last place of t past 64 s); the arrays that Brian2
     allocates with ``new T[n]`` (state variables, parameters, matrices) start on 64-byte
     boundaries, so that a vector load of a matrix row never straddles two cache lines (a third
     of a (1024, 256, 64) double step)."""

@@ -24,7 +24,7 @@ from brian2.core.variables import ArrayVariable
 from ...coupling import build_synapses, synapse_layout
 from .blas import find_blas
 from . import objects
-from .objects import INCLUDE, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
+from .objects import INCLUDE, TEMPLATES, DenseProduct, HebbianUpdate, OneToOne, matrix_group, rate_group
 
 __all__ = ["CompiledCouplings", "build_couplings", "build_learning", "learned_matrices", "learning_args", "read_learned",
            "structure_key"]
@@ -212,15 +212,17 @@ def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **
     every coupling's shape, activation, order and (sparse) connectivity, ``settings`` (dt, time
     constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2
     version, the BLAS library, this package's templates for the device (the folder
-    ``templates``) and its headers (brian2's makefiles track no header dependencies)."""
+    ``templates``), its C++ templates (``TEMPLATES``, whose macros the CUDA templates import)
+    and its headers (brian2's makefiles track no header dependencies)."""
     digest = hashlib.sha256()
 
     def add(*parts):
         digest.update(repr(parts).encode())
 
     add(brian2.__version__, find_blas().path, objects.SMALL_PRODUCT, sorted(settings.items()))
-    for template in sorted(templates.glob("*")) + sorted(INCLUDE.glob("*.h")):
-        add(template.name, template.read_text())
+    for folder in dict.fromkeys([templates, TEMPLATES, INCLUDE]):
+        for template in sorted(folder.glob("*")):
+            add(folder.name, template.name, template.read_text())
     for name in sorted(groups):
         add(name, groups[name].N, str(groups[name].equations))
     for index, coupling in enumerate(couplings):

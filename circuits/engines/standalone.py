@@ -314,7 +314,7 @@ class StandaloneEngine(Engine):
             self._network.run(longest * dt, namespace=namespace)
             timing = self.graph.timing
             plastic = [(p.upper.name, p.lower.name, p.feedback) for p in self.graph.projections if p.plastic]
-            key = structure_key(*self._structure, self.templates, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
+            key = structure_key(*self._structure, self._couplings, self.templates, spiking=self.graph.spiking, seed=self.graph.seed, dt=float(dt), tau_estimate=float(timing.tau_estimate),
                                 tau_error=float(timing.tau_error), copies=self.batch.copies, plastic=plastic,
                                 record_every=plan.record_every, device=self.device, steps=longest, **settings)
             self.directory = self.directory or str(cache_directory() / "standalone" / key)

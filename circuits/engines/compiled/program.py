@@ -43,6 +43,14 @@ class CompiledCouplings:
     learning: list = field(default_factory=list)   # (control group, projection, weights group, feedback group)
     item_learning: list = field(default_factory=list)   # the same, of the learning at item ends
 
+    def shares_matrix(self, name: str) -> bool:
+        """Whether the dense coupling ``name`` reads another coupling's parameter group (its
+        matrix is that one's transpose: tied feedback, fused or not)."""
+        if name not in self.products:
+            return False
+        group = self.products[name][0]
+        return next(coupling.name for owner, coupling in self.matrices if owner is group) != name
+
     def run_args(self) -> dict:
         """{Brian2 variable: values} of every coupling's current matrix; raises ValueError if a
         sparse coupling's matrix has non-zero weights where the program has no synapse."""
@@ -207,9 +215,11 @@ def _learned_groups(built: CompiledCouplings) -> list:
     return pairs
 
 
-def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **settings) -> str:
+def structure_key(groups: dict, couplings, sparse: set[str], built: CompiledCouplings, templates: Path,
+                  **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
-    every coupling's shape, activation, order and (sparse) connectivity, ``settings`` (dt, time
+    every coupling's shape, activation, order, (sparse) connectivity and whether it shares
+    another's matrix (``built``: the compiled couplings), ``settings`` (dt, time
     constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2
     version, the BLAS library, this package's templates for the device (the folder
     ``templates``), its C++ templates (``TEMPLATES``, whose macros the CUDA templates import)
@@ -225,13 +235,11 @@ def structure_key(groups: dict, couplings, sparse: set[str], templates: Path, **
             add(folder.name, template.name, template.read_text())
     for name in sorted(groups):
         add(name, groups[name].N, str(groups[name].equations))
-    for index, coupling in enumerate(couplings):
+    for coupling in couplings:
         shape = None if coupling.matrix is None else coupling.matrix.shape
         rate = None if coupling.activation is None else coupling.activation.rate_expression
-        shared = coupling.matrix is not None and any(other.matrix is not None and _transposed(coupling.matrix, other.matrix)
-                                                     for other in couplings[:index])
         add(coupling.name, coupling.source, coupling.source_variable, coupling.target, coupling.target_variable,
-            shape, rate, coupling.order, coupling.name in sparse, shared)
+            shape, rate, coupling.order, coupling.name in sparse, built.shares_matrix(coupling.name))
         if coupling.name in sparse and coupling.matrix is not None:
             add(np.flatnonzero(coupling.matrix).tobytes())
     return digest.hexdigest()[:20]

@@ -219,6 +219,39 @@ def test_a_tied_coupling_is_fused_only_where_the_pass_computes_it_unchanged(acti
     products = [o for o in built.objects if isinstance(o, DenseProduct)]
     assert [p.name for p in products] == (["down"] if fused else ["down", "up"])
     assert len(built.matrices) == 1
+    assert built.shares_matrix("up") and not built.shares_matrix("down")   # the program's cache key reads these
+    apart = build_couplings(couplings, groups, clock, copies=1, sparse={"up"})   # "up" stays Synapses
+    assert not apart.shares_matrix("up") and not apart.shares_matrix("down")
+
+
+def test_the_clock_rule_refuses_to_compile_a_loop_it_does_not_know():
+    """templates/runtime_clocks.jinja replaces the network loop's 1e-14 s comparison of clock
+    times; a loop without that comparison (Brian2 changed its text) becomes an #error naming
+    the template, so that the old rule is never kept silently."""
+    from circuits.engines.compiled.objects import CompiledCodeObject
+
+    rule = CompiledCodeObject.templater.env.get_template("runtime_clocks.jinja").module.runtime_clock_rule
+    known = rule("if(s==t || fabs(s-t)<=Clock_epsilon)", "the wrapper")
+    assert "if(s==t || pc_same_step(s, t, clock, minclock))" in known and "#error" not in known
+    unknown = rule("if(s==t || fabs(s-t)<=epsilon)", "the wrapper")
+    assert '#error "the wrapper: the network loop no longer compares clocks' in unknown
+
+
+def test_every_template_and_header_is_package_data():
+    """A non-editable install carries the templates and headers the programs are built from:
+    each file of templates/, templates_cuda/ and include/ matches setup.cfg's package_data."""
+    import configparser
+    import fnmatch
+
+    from circuits.engines.compiled.objects import CUDA_TEMPLATES, INCLUDE, TEMPLATES
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).parents[1] / "setup.cfg")
+    patterns = [p.strip() for p in config["options.package_data"]["circuits.engines.compiled"].split(",")]
+    for folder in (TEMPLATES, CUDA_TEMPLATES, INCLUDE):
+        for file in folder.iterdir():
+            name = f"{folder.name}/{file.name}"
+            assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), f"{name} is not in package_data"
 
 
 def test_a_sequence_past_64_seconds_equals_runtime(tmp_path, device="cpp_standalone", tolerance=1e-12):

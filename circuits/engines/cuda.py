@@ -60,6 +60,10 @@ class CudaEngine(StandaloneEngine):
         from .compiled.cuda import CompiledCudaDevice
         return CompiledCudaDevice
 
+    def _generator_versions(self) -> dict:
+        import brian2cuda
+        return {"brian2cuda": brian2cuda.__version__}   # its brianlib headers are copied, not tracked
+
     def _preferences(self) -> dict:
         import shutil
         import subprocess

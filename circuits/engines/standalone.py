@@ -233,6 +233,11 @@ class StandaloneEngine(Engine):
         """The class of the Brian2 device that generates the program."""
         return CompiledDevice
 
+    def _generator_versions(self) -> dict:
+        """{package: version} of the code generators besides Brian2 (whose version every
+        program's key holds), for the program's cache key."""
+        return {}
+
     def _new_device(self):
         """The device of :meth:`_device_class`, one instance per process."""
         kind = self._device_class()
@@ -263,7 +268,7 @@ class StandaloneEngine(Engine):
                 prefs[name] = value
             objects = self._build(plan.sequence)
             own_objects(objects, self._groups.values())
-            namespace, settings = {}, {"precision": self.precision}
+            namespace, settings = {}, {"precision": self.precision, **self._generator_versions()}
             dt = self.graph.timing.dt
             for column in self.graph.sensory_columns:
                 stimulus = plan.stimuli[column.name]

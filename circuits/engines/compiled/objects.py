@@ -46,7 +46,7 @@ __all__ = ["build_with_blas", "CompiledCodeObject", "CompiledDevice", "DenseProd
            "StopAfter", "code_object_class", "wrapping_templater", "CUDA_TEMPLATES", "INCLUDE", "TEMPLATES"]
 
 #: The C++ templates of this package, and their CUDA counterparts (:mod:`.cuda`); a program's
-#: cache key holds its device's templates and the headers in ``include/``.
+#: cache key holds its device's templates, the C++ templates and the headers in ``include/``.
 TEMPLATES = Path(__file__).with_name("templates")
 CUDA_TEMPLATES = Path(__file__).with_name("templates_cuda")
 INCLUDE = Path(__file__).with_name("include")

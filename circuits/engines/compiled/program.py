@@ -219,9 +219,9 @@ def structure_key(groups: dict, couplings, sparse: set[str], built: CompiledCoup
                   **settings) -> str:
     """A name for the program of this structure: a hash of every group's size and equations,
     every coupling's shape, activation, order, (sparse) connectivity and whether it shares
-    another's matrix (``built``: the compiled couplings), ``settings`` (dt, time
-    constants, precision, batch, recording, stimulus kinds, plastic projections…), the Brian2
-    version, the BLAS library, this package's templates for the device (the folder
+    another's matrix (``built``: the compiled couplings), ``settings`` (dt, time constants,
+    precision, batch, recording, stimulus kinds, plastic projections, brian2cuda's version…),
+    the Brian2 version, the BLAS library, this package's templates for the device (the folder
     ``templates``), its C++ templates (``TEMPLATES``, whose macros the CUDA templates import)
     and its headers (brian2's makefiles track no header dependencies)."""
     digest = hashlib.sha256()

@@ -134,10 +134,10 @@ class CompiledDevice(ProgramNames, CPPStandaloneDevice):
     reads a monotonic wall clock (vDSO, ~20 ns) where Brian2 calls ``std::clock()`` every step,
     a system call that took half of a (64, 16, 4) step here, and ticks clocks together when
     their times differ by less than 1e-4 of the smaller dt (``templates/runtime_clocks.jinja``:
-    Brian2's C++ allows 1e-14 s, less than a unit in the last place of t past 64 s); the arrays that Brian2
-    allocates with ``new T[n]`` (state variables, parameters, matrices) start on 64-byte
-    boundaries, so that a vector load of a matrix row never straddles two cache lines (a third
-    of a (1024, 256, 64) double step)."""
+    Brian2's C++ allows 1e-14 s, less than a unit in the last place of t past 64 s); the
+    arrays that Brian2 allocates with ``new T[n]`` (state variables, parameters, matrices)
+    start on 64-byte boundaries, so that a vector load of a matrix row never straddles two
+    cache lines (a third of a (1024, 256, 64) double step)."""
 
     def code_object_class(self, codeobj_class=None, fallback_pref=None):
         return CompiledCodeObject if codeobj_class is None else codeobj_class
